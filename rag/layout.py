@@ -1,0 +1,177 @@
+"""Page layout of UN documents: the symbol, page furniture, footnote areas and reference marks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SYMBOL = re.compile(r"[A-Z]{1,6}(?:/[A-Za-z0-9.\-]+)+(?: \(\d{4}\))?")
+_JOB = re.compile(r"(?:\d{1,4}/\d{1,4} )?\d{2}-\d{5}(?: ?\([A-Z]\))?(?: \d{6})?(?: \d{1,4}/\d{1,4})?")
+_COUNTER = re.compile(r"\d{1,4}/\d{1,4}")
+_BARCODE = re.compile(r"\*\d{5,}\*|[lIi1|!]{12,}")
+_SEPARATOR = re.compile(r"_{5,}")
+_FOOTNOTE_START = re.compile(r"(?:(\d{1,3})|[\^*'’])\s+(\S.*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A cleaned line of body text; an empty `text` marks a gap between blocks."""
+
+    page: int
+    text: str
+    indent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Footnote:
+    """A footnote's text lines and the page where it starts."""
+
+    page: int
+    lines: tuple[str, ...]
+    mark: int | None = None  # the printed footnote number, when it is a number
+    continues: bool = False  # the rest of the previous page's last footnote
+
+
+def find_symbol(first_page_lines: list[str]) -> str | None:
+    """The UN document symbol printed at the top of the first page, if any."""
+    for line in first_page_lines[:40]:
+        text = re.sub(r"^(?:United Nations|Nations Unies)\s+", "", line.strip())
+        if _SYMBOL.fullmatch(text) and any(c.isdigit() for c in text):
+            return text.upper() if text[0].islower() else text
+    return None
+
+
+def is_symbol_line(line: str, symbol: str | None) -> bool:
+    """True for a page header that repeats the document symbol (any case, any spacing)."""
+    return symbol is not None and line.replace(" ", "").lower() == symbol.replace(" ", "").lower()
+
+
+def is_furniture(line: str, symbol: str | None) -> bool:
+    """True for page headers and footers: symbol, job number, page counter, barcode."""
+    return bool(
+        is_symbol_line(line, symbol)
+        or _JOB.fullmatch(line)
+        or _COUNTER.fullmatch(line)
+        or _BARCODE.fullmatch(line)
+    )
+
+
+def split_text_pages(text: str, symbol: str | None) -> list[str]:
+    """Pages of a plain-text document: form feeds, else the repeated symbol header."""
+    if "\f" in text:
+        return text.split("\f")
+    if symbol is None:
+        return [text]
+    pages: list[list[str]] = [[]]
+    seen_header = False
+    for raw in text.splitlines():
+        if is_symbol_line(" ".join(raw.split()), symbol):
+            if seen_header:
+                pages.append([])
+            seen_header = True
+        pages[-1].append(raw)
+    return ["\n".join(p) for p in pages]
+
+
+def split_page(
+    lines: list[Line], symbol: str | None, next_fn: int, *, ocr: bool
+) -> tuple[list[Line], list[Footnote]]:
+    """Separate one page into body lines and footnotes, dropping furniture.
+
+    A footnote area starts at a separator rule; OCR text, which loses the rule, gets its footnotes
+    from the blocks at the foot of the page. `next_fn` is the number the next footnote would carry.
+    """
+    separator = next((i for i, ln in enumerate(lines) if _SEPARATOR.fullmatch(ln.text)), None)
+    if separator is not None:
+        body = [ln for ln in lines[:separator] if not is_furniture(ln.text, symbol)]
+        area = [ln for ln in lines[separator + 1 :] if ln.text and not is_furniture(ln.text, symbol)]
+        return body, _footnotes_after_separator(area, next_fn)
+    if not ocr:
+        return [ln for ln in lines if not is_furniture(ln.text, symbol)], []
+    return _footnotes_at_page_end(lines, symbol)
+
+
+def _footnotes_after_separator(area: list[Line], next_fn: int) -> list[Footnote]:
+    indented = any(ln.indent for ln in area)
+    notes: list[tuple[int | None, list[str]]] = []
+    continued: list[str] = []  # lines before the first mark: a footnote carried over a page break
+    for ln in area:
+        m = _FOOTNOTE_START.fullmatch(ln.text)
+        mark = int(m.group(1)) if m and m.group(1) else None
+        # numbering runs on through the document and restarts at 1 in an annex
+        expected = mark is None or mark in (next_fn + len(notes), 1)
+        if m and expected and (ln.indent or not indented):
+            notes.append((mark, [m.group(2)]))
+        else:
+            (notes[-1][1] if notes else continued).append(ln.text)
+    page = area[0].page if area else 0
+    head = [Footnote(page, tuple(continued), continues=True)] if continued else []
+    return head + [Footnote(page, tuple(lines), mark) for mark, lines in notes]
+
+
+def _footnotes_at_page_end(lines: list[Line], symbol: str | None) -> tuple[list[Line], list[Footnote]]:
+    # No separator (OCR text): footnotes are the trailing blocks of a page that start with a
+    # footnote mark, or that sit among the footer lines, and are not a numbered paragraph.
+    blocks: list[tuple[list[Line], bool]] = []  # (lines, comes after a footer line)
+    after_footer = False
+    current: list[Line] = []
+    seen_body = False
+    for i, ln in enumerate(lines):
+        if is_furniture(ln.text, symbol):
+            if current:
+                blocks.append((current, after_footer))
+                current = []
+            if seen_body and not is_symbol_line(ln.text, symbol) and i >= len(lines) / 2:
+                after_footer = True
+        elif not ln.text:
+            if current:
+                blocks.append((current, after_footer))
+                current = []
+        else:
+            current.append(ln)
+            seen_body = True
+    if current:
+        blocks.append((current, after_footer))
+    notes: list[Footnote] = []
+    while blocks:
+        block, in_footer = blocks[-1]
+        first = block[0].text
+        marked = _FOOTNOTE_START.fullmatch(first) is not None and not re.match(r"\d{1,3} ?\.", first)
+        numbered = re.match(r"\d{1,3} ?\. ", first) is not None
+        if numbered or not (marked or in_footer):
+            break
+        blocks.pop()
+        m = _FOOTNOTE_START.fullmatch(first)
+        head = m.group(2) if marked and m else first
+        mark = int(m.group(1)) if marked and m and m.group(1) else None
+        notes.insert(0, Footnote(block[0].page, (head, *[ln.text for ln in block[1:]]), mark))
+    body: list[Line] = []
+    for block, _ in blocks:
+        if body:
+            body.append(Line(block[0].page, ""))
+        body.extend(block)
+    return body, notes
+
+
+def ref_token(index: int) -> str:
+    """A placeholder left where a footnote reference stood, so the citing unit can be found."""
+    return f"\ue000{index}\ue001"
+
+
+def strip_reference_marks(body: list[Line], marks: list[tuple[int, int]]) -> list[Line]:
+    """Replace footnote reference numbers glued into the body text of their page ("threat4") by a
+    `ref_token` of the footnote's index in the document; `marks` holds (printed number, index)."""
+    lines = [ln.text for ln in body]
+    for n, index in marks:
+        patterns = (
+            rf"(?<=[^\W\d_])({n})(?=[\s,.;:)”’]|$)",  # "Levant1", "threat4"
+            rf"(?<=[”’\"\)\]])({n})(?=[\s,.;:]|$)",  # "“Da’esh”)2"
+            rf"(?<=[^\W\d_][.,;:]) {{0,2}}({n})(?= |$)",  # "report. 3 It", "structures, 5  Da’esh"
+        )
+        for pattern in patterns:
+            hit = next(((i, m) for i, t in enumerate(lines) if (m := re.search(pattern, t))), None)
+            if hit:
+                i, m = hit
+                lines[i] = (lines[i][: m.start()] + ref_token(index) + lines[i][m.end() :]).replace("  ", " ")
+                break
+    return [Line(ln.page, t, ln.indent) for ln, t in zip(body, lines, strict=True)]

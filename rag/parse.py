@@ -1,0 +1,134 @@
+"""A file (PDF or text, including OCR text) → a Document and its units."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import replace
+from pathlib import Path
+
+from rag.errors import BadInput, NoText, TooExpensive, UnreadableFile
+from rag.layout import Footnote, Line, find_symbol, split_page, split_text_pages, strip_reference_marks
+from rag.pdf import read_pdf
+from rag.repair import clean_line, finish, is_double_spaced, join_lines, vocabulary
+from rag.segment import segment
+from rag.settings import Settings
+from rag.textfile import read_text
+from rag.types import Document, Parsed, Unit
+
+TEXT_SUFFIXES = {".txt", ".text"}
+SUPPORTED = TEXT_SUFFIXES | {".pdf"}
+_MASTHEAD = re.compile(
+    r"(?:United Nations|Nations Unies|Security Council|General Assembly|Economic and Social Council"
+    r"|Distr\.?:.*|Original:.*|Limited|General|\d{1,2} [A-Z][a-z]+ \d{4}|\[\d{1,2} [A-Z][a-z]+ \d{4}\])"
+)
+_DATE = re.compile(r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October"
+                   r"|November|December) \d{4}")  # fmt: skip
+
+
+def parse_file(path: Path, *, settings: Settings, password: str | None = None) -> Parsed:
+    """Parse one file; raise a BadInput subclass with a one-line reason when it cannot be used."""
+    if not path.exists():
+        raise BadInput(f"{str(path)!r} does not exist")
+    if path.is_dir():
+        raise BadInput(f"{str(path)!r} is a folder; give a file")
+    size_mb = path.stat().st_size / 2**20
+    if size_mb > settings.max_file_mb:
+        raise TooExpensive(f"{str(path)!r} is {size_mb:.0f} MB, over the {settings.max_file_mb} MB bound "
+                           "(RAG_MAX_FILE_MB)")  # fmt: skip
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        pdf = read_pdf(path, password=password, timeout_s=settings.pdf_timeout_s, memory_mb=settings.pdf_memory_mb)
+        if not any(p.strip() for p in pdf.pages):
+            if pdf.warnings:
+                raise UnreadableFile(f"{str(path)!r} has no readable text ({pdf.warnings[0]})")
+            if pdf.image_pages:
+                raise NoText(f"{str(path)!r} has no text layer (a scanned image; OCR is not available)")
+            raise NoText(f"{str(path)!r} contains no text")
+        pages, ocr, warnings = list(pdf.pages), False, list(pdf.warnings)
+    elif suffix in TEXT_SUFFIXES:
+        text, notes = read_text(path)
+        pages, ocr, warnings = [text], True, list(notes)
+    else:
+        raise BadInput(f"{str(path)!r} is not a supported file type; give a .pdf or .txt file")
+    data = path.read_bytes()
+    parsed = parse_pages(pages, ocr=ocr, stem=path.stem, source=str(path),
+                         sha256=hashlib.sha256(data).hexdigest())  # fmt: skip
+    if not parsed.units:
+        raise NoText(f"{str(path)!r} contains no text")
+    return Parsed(parsed.document, parsed.units, tuple(warnings) + parsed.warnings)
+
+
+def parse_pages(pages: list[str], *, ocr: bool, stem: str, source: str = "", sha256: str = "") -> Parsed:
+    """Parse extracted text: one string per PDF page, or a single string for a text file."""
+    double = ocr and is_double_spaced("".join(pages))
+
+    def clean(raw: str) -> str:
+        return clean_line(raw, ocr=ocr, double_spaced=double)
+
+    first_lines = [c for raw in pages[0].splitlines()[:200] if (c := clean(raw))]
+    symbol = find_symbol(first_lines)
+    if len(pages) == 1 and ocr:
+        pages = split_text_pages(pages[0], symbol)
+    body: list[Line] = []
+    footnotes: list[Footnote] = []
+    for number, page in enumerate(pages, start=1):
+        lines = [Line(number, clean(raw), indent=raw[:1].isspace()) for raw in page.splitlines()]
+        page_body, notes = split_page(lines, symbol, len(footnotes) + 1, ocr=ocr)
+        first = len(footnotes) + 1 - (1 if notes and notes[0].continues and footnotes else 0)
+        marks = [(n.mark, first + k) for k, n in enumerate(notes) if n.mark is not None]
+        body.extend(strip_reference_marks(page_body, marks))
+        for note in notes:
+            if note.continues and footnotes:
+                footnotes[-1] = replace(footnotes[-1], lines=footnotes[-1].lines + note.lines)
+            else:
+                footnotes.append(replace(note, continues=False))
+    vocab = vocabulary("\n".join(ln.text for ln in body) + "\n".join(" ".join(f.lines) for f in footnotes))
+    doc = symbol or stem
+    seg = segment(body, doc=doc, ocr=ocr, vocab=vocab)
+    notes_units = [
+        Unit(doc, f"fn{k}", "footnote", f.page,
+             seg.cited_in[k].section if k in seg.cited_in else _section_at(seg.units, f.page),
+             finish(join_lines(list(f.lines), vocab), ocr=ocr, vocab=vocab))
+        for k, f in enumerate(footnotes, start=1)
+    ]  # fmt: skip
+    units = _in_reading_order(list(seg.units), notes_units)
+    document = Document(
+        id=doc, title=_title(seg.front), date=next((m.group(0) for t in seg.front if (m := _DATE.search(t))), ""),
+        source=source, sha256=sha256, pages=len(pages),
+    )  # fmt: skip
+    return Parsed(document, tuple(units), seg.warnings + _script_warnings(units))
+
+
+def _section_at(units: tuple[Unit, ...], page: int) -> str:
+    return next((u.section for u in reversed(units) if u.page <= page), "")
+
+
+def _in_reading_order(body: list[Unit], notes: list[Unit]) -> list[Unit]:
+    out: list[Unit] = []
+    pending = list(notes)
+    for unit in body:
+        while pending and pending[0].page < unit.page:
+            out.append(pending.pop(0))
+        out.append(unit)
+    return out + pending
+
+
+def _title(front: tuple[str, ...]) -> str:
+    lines = [t for t in front if not _MASTHEAD.fullmatch(re.sub(r"^\W+", "", t))]
+    return " ".join(lines[:4])[:300]
+
+
+def _script_warnings(units: list[Unit]) -> tuple[str, ...]:
+    text = "".join(u.text for u in units)
+    if not text:
+        return ()
+    warnings = []
+    if any(unicodedata.bidirectional(c) in ("R", "AL") for c in text):
+        warnings.append("contains right-to-left script; check that its word order reads correctly")
+    odd = sum(1 for c in text if unicodedata.category(c)[0] in "MC" or unicodedata.category(c) == "Co")
+    if odd > 0.2 * len(text):
+        warnings.append(f"the text layer looks garbled ({odd} of {len(text)} characters are marks or unassigned);"
+                        " the PDF's fonts may lack a Unicode mapping")  # fmt: skip
+    return tuple(warnings)

@@ -1,0 +1,303 @@
+"""Body lines → units: numbered paragraphs, preambular paragraphs, boxes, annex and layout blocks,
+with the heading path of each."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rag.layout import Line
+from rag.repair import REF_TOKEN, finish, join_lines
+from rag.types import Unit, UnitKind
+
+_NUMBERED = re.compile(r"(\d{1,3}) ?\.\s+([^\s.].*)")
+_CHAPTER = re.compile(r"([IVXL]+)\.\s+(\S.*)")
+_CHAPTER_WORD = re.compile(r"Chapter ([IVXL]+)")
+_LETTER = re.compile(r"([A-Z])\.\s+(\S.*)")
+_ANNEX = re.compile(r"(?:Annex|Appendix|Enclosure)(?: [IVXL]+| \d+)?")
+_TOC = re.compile(r".*(?:\.\s?){4,}\s*\d+")
+_COUNCIL = re.compile(
+    r"The (?:Security Council|General Assembly|Human Rights Council|Economic and Social Council"
+    r"|[A-Z][\w ]{2,60}(?:Council|Assembly|Conference|Commission|Board))\s*,"
+)
+_OPENER = re.compile(r"[A-Z][a-z]+(?:ing|ed)")
+_OPENER_WORDS = {"Mindful", "Aware", "Conscious", "Cognizant", "Deeply", "Gravely", "Strongly", "Further",
+                 "Also", "Seriously", "Firmly", "Bearing", "Acting"}  # fmt: skip
+_TERMINAL = (".", ";", ":", "!", "?", "”", ")", ".’", ".'")
+_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50}
+
+
+@dataclass(frozen=True, slots=True)
+class Segmented:
+    """Units of the body (footnotes excluded), the front-matter lines, and warnings."""
+
+    units: tuple[Unit, ...]
+    front: tuple[str, ...]
+    warnings: tuple[str, ...]
+    cited_in: dict[int, Unit] = field(default_factory=dict)  # footnote index → the unit citing it
+
+
+@dataclass(slots=True)
+class _Open:
+    kind: UnitKind
+    para: str
+    page: int
+    section: str
+    lines: list[str] = field(default_factory=list)
+
+
+def roman(numeral: str) -> int:
+    """Value of a Roman numeral (I–L range used by UN chapter headings)."""
+    values = [_ROMAN[c] for c in numeral]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
+
+
+def segment(lines: list[Line], *, doc: str, ocr: bool, vocab: Counter[str]) -> Segmented:
+    """Cut body lines into units; documents without numbered paragraphs fall back to layout blocks."""
+    seg = _Segmenter(lines, doc=doc, ocr=ocr, vocab=vocab)
+    seg.run()
+    numbered = [len(u.text) for u in seg.units if u.kind in ("paragraph", "preamble")]
+    # Stray numbered lines (a list, notes of a book) do not make a paragraph-numbered document.
+    if sum(numbered) < 0.5 * sum(len(ln.text) for ln in lines) or sum(numbered) > 2500 * len(numbered):
+        blocks = layout_blocks([ln for ln in lines if ln.text])
+        units = seg.blocks_to_units(blocks, kind="paragraph", section="")
+        return Segmented(tuple(units), (), (), seg.cited_in)
+    return Segmented(tuple(seg.units), tuple(seg.front), tuple(seg.warnings), seg.cited_in)
+
+
+def layout_blocks(lines: list[Line]) -> list[list[Line]]:
+    """Group lines into layout paragraphs: gaps, first-line indents, and short sentence-final lines."""
+    blocks: list[list[Line]] = []
+    width = max((len(ln.text) for ln in lines), default=0)
+    for ln in lines:
+        prev = blocks[-1][-1] if blocks and blocks[-1] else None
+        if not ln.text:
+            if blocks and blocks[-1]:
+                blocks.append([])
+            continue
+        starts = (
+            prev is None
+            or (prev.text.endswith(_TERMINAL) and ln.text[0].isupper()
+                and (ln.indent or len(prev.text) < 0.7 * width))
+        )  # fmt: skip
+        if starts and blocks and blocks[-1]:
+            blocks.append([ln])
+        elif blocks:
+            blocks[-1].append(ln)
+        else:
+            blocks.append([ln])
+    return [b for b in blocks if b]
+
+
+class _Segmenter:
+    """The state of one pass over a document's body lines."""
+
+    def __init__(self, lines: list[Line], *, doc: str, ocr: bool, vocab: Counter[str]) -> None:
+        self.lines, self.doc, self.ocr, self.vocab = lines, doc, ocr, vocab
+        self.units: list[Unit] = []
+        self.front: list[str] = []
+        self.warnings: list[str] = []
+        self.mode = "front"  # front → (preamble) → body → annex
+        self.chapter: tuple[int, str, str] | None = None  # value, numeral, title
+        self.letter: tuple[str, str] | None = None
+        self.subhead = ""
+        self.expected = 1
+        self.preambles = 0
+        self.open: _Open | None = None
+        self.annex: list[Line] = []
+        self.annex_label = ""
+        self.per_page: Counter[int] = Counter()
+        self.cited_in: dict[int, Unit] = {}
+
+    # -- the pass -------------------------------------------------------------------------
+    def run(self) -> None:
+        i = 0
+        while i < len(self.lines):
+            i += self.step(i)
+        self.close()
+        if self.annex:
+            self.units.extend(self.blocks_to_units(layout_blocks(self.annex), kind="text",
+                                                   section=self.annex_label))  # fmt: skip
+
+    def step(self, i: int) -> int:
+        ln = self.lines[i]
+        text = ln.text
+        if not text or _TOC.fullmatch(text):
+            return 1
+        if self.mode == "annex":
+            self.annex.append(ln)
+            return 1
+        consumed = self.heading(i)
+        if consumed:
+            return consumed
+        m = _NUMBERED.fullmatch(text)
+        if m and self.accepts(int(m.group(1)), m.group(2)):
+            self.start_paragraph(int(m.group(1)), m.group(2), ln.page)
+            return 1
+        if self.mode == "front" and _COUNCIL.fullmatch(text):
+            self.mode = "preamble"
+            return 1
+        if self.mode == "body" and _ANNEX.fullmatch(text):
+            self.close()
+            self.mode, self.annex_label = "annex", text
+            return 1
+        if self.mode == "body" and self.gap_before(i) and self.title_like(text):
+            return self.subheading_or_box(i)
+        if self.mode == "preamble":
+            if self.open is None or self.starts_preamble(i):
+                self.close()
+                self.preambles += 1
+                self.open = _Open("preamble", f"pp{self.preambles}", ln.page, self.section())
+            self.open.lines.append(text)
+        elif self.mode == "front" or self.open is None:
+            self.front.append(text)
+        else:
+            self.open.lines.append(text)
+        return 1
+
+    # -- decisions ------------------------------------------------------------------------
+    def accepts(self, number: int, rest: str) -> bool:
+        if self.mode in ("front", "preamble"):
+            return number == 1
+        return self.expected <= number <= self.expected + 2 and not rest[0].islower()
+
+    def heading(self, i: int) -> int:
+        text = self.lines[i].text
+        if len(text) > 150 or text.endswith((",", ";")):
+            return 0
+        if m := _CHAPTER_WORD.fullmatch(text):
+            j = self.next_text(i)
+            if j is not None:
+                self.set_chapter(m.group(1), self.lines[j].text)
+                return j - i + 1
+        if (m := _CHAPTER.fullmatch(text)) and m.group(2)[0].isupper():
+            value = roman(m.group(1))
+            if self.mode != "body" or self.chapter is None or value == self.chapter[0] + 1:
+                consumed, title = self.standalone(i, m.group(2))
+                if consumed:
+                    self.set_chapter(m.group(1), title)
+                    return consumed
+        if (m := _LETTER.fullmatch(text)) and m.group(2)[0].isupper():
+            expected = "A" if self.letter is None else chr(ord(self.letter[0]) + 1)
+            if m.group(1) == expected and self.mode != "annex":
+                consumed, title = self.standalone(i, m.group(2))
+                if consumed:
+                    self.close()
+                    self.letter, self.subhead = (m.group(1), title), ""
+                    return consumed
+        return 0
+
+    def standalone(self, i: int, title: str) -> tuple[int, str]:
+        """A heading stands alone: after at most two wrapped title lines comes a gap, a page end,
+        a numbered paragraph or a lettered heading. Returns (lines consumed, title) or (0, _)."""
+        page = self.lines[i].page
+        for extra in range(3):
+            j = i + 1 + extra
+            after = self.lines[j] if j < len(self.lines) else None
+            if (
+                after is None
+                or not after.text
+                or after.page != page
+                or _NUMBERED.fullmatch(after.text)
+                or (_LETTER.fullmatch(after.text) and self.title_like(after.text))
+            ):
+                wrapped = [ln.text for ln in self.lines[i + 1 : j]]
+                return j - i, finish(" ".join([title, *wrapped]), ocr=self.ocr, vocab=self.vocab)
+            if len(after.text) > 100 or after.text.endswith((".", ",", ";")):
+                break
+        return 0, title
+
+    def set_chapter(self, numeral: str, title: str) -> None:
+        self.close()
+        self.chapter, self.letter, self.subhead = (roman(numeral), numeral, title), None, ""
+
+    def subheading_or_box(self, i: int) -> int:
+        ln = self.lines[i]
+        j = self.next_text(i)
+        follows_gap = i + 1 >= len(self.lines) or not self.lines[i + 1].text
+        nxt = self.lines[j].text if j is not None else ""
+        if follows_gap and (j is None or _NUMBERED.fullmatch(nxt) or self.title_like(nxt)):
+            self.close()
+            prev = self.lines[i - 2].text if i >= 2 and not self.lines[i - 1].text else ""
+            chained = self.subhead and prev and self.subhead.endswith(prev)
+            self.subhead = f"{self.subhead} / {ln.text}" if chained else ln.text
+            return 1
+        if self.open is None or not self.open.lines or self.open.lines[-1].endswith(_TERMINAL):
+            self.close()
+            self.per_page[ln.page] += 1
+            self.open = _Open("text", f"p{ln.page}.{self.per_page[ln.page]}", ln.page, self.section())
+            self.open.lines.append(ln.text + ("" if ln.text.endswith(_TERMINAL) else ":"))
+            return 1
+        self.open.lines.append(ln.text)
+        return 1
+
+    def starts_preamble(self, i: int) -> bool:
+        ln, prev = self.lines[i], self.lines[i - 1] if i else None
+        if prev is None or not prev.text or prev.page != ln.page and not self.open:
+            return True
+        if ln.indent and ln.text[0].isupper():
+            return True
+        word = ln.text.split(" ", 1)[0].rstrip(",")
+        return prev.text.endswith((",", ";")) and (word in _OPENER_WORDS or bool(_OPENER.fullmatch(word)))
+
+    def gap_before(self, i: int) -> bool:
+        return i == 0 or not self.lines[i - 1].text or self.lines[i - 1].page != self.lines[i].page
+
+    @staticmethod
+    def title_like(text: str) -> bool:
+        return (
+            len(text) <= 70
+            and text[0].isupper()
+            and not text.endswith((".", ",", ";", ":", "!", "?"))
+            and len(text.split()) <= 12
+            and not _NUMBERED.fullmatch(text)
+        )
+
+    def next_text(self, i: int) -> int | None:
+        return next((j for j in range(i + 1, len(self.lines)) if self.lines[j].text), None)
+
+    # -- building units -------------------------------------------------------------------
+    def start_paragraph(self, number: int, rest: str, page: int) -> None:
+        self.close()
+        if number > self.expected:
+            missing = ", ".join(str(n) for n in range(self.expected, number))
+            self.warnings.append(f"paragraph numbering skips {missing}")
+        self.mode, self.expected = "body", number + 1
+        self.open = _Open("paragraph", str(number), page, self.section(), [rest])
+
+    def section(self) -> str:
+        if self.mode == "annex":
+            return self.annex_label
+        path = ""
+        if self.chapter and self.letter:
+            path = f"{self.chapter[1]}.{self.letter[0]} {self.letter[1]}"
+        elif self.chapter:
+            path = f"{self.chapter[1]}. {self.chapter[2]}"
+        elif self.letter:
+            path = f"{self.letter[0]}. {self.letter[1]}"
+        return f"{path} / {self.subhead}" if path and self.subhead else path or self.subhead
+
+    def close(self) -> None:
+        if self.open is not None:
+            o = self.open
+            self.add(Unit(self.doc, o.para, o.kind, o.page, o.section, join_lines(o.lines, self.vocab)), self.units)
+        self.open = None
+
+    def add(self, draft: Unit, units: list[Unit]) -> None:
+        """Finish a unit's text and note which footnotes it cites."""
+        text = finish(draft.text, ocr=self.ocr, vocab=self.vocab)
+        if text:
+            unit = Unit(draft.doc, draft.para, draft.kind, draft.page, draft.section, text)
+            units.append(unit)
+            for index in REF_TOKEN.findall(draft.text):
+                self.cited_in.setdefault(int(index), unit)
+
+    def blocks_to_units(self, blocks: list[list[Line]], *, kind: UnitKind, section: str) -> list[Unit]:
+        units: list[Unit] = []
+        for block in blocks:
+            page = block[0].page
+            self.per_page[page] += 1
+            text = join_lines([ln.text for ln in block], self.vocab)
+            self.add(Unit(self.doc, f"p{page}.{self.per_page[page]}", kind, page, section, text), units)
+        return units
