@@ -3,6 +3,20 @@
 from rag.errors import RagError
 from rag.parse import parse_file
 from rag.settings import Settings
-from rag.types import Document, Parsed, Unit
+from rag.types import Document, Hit, Parsed, Unit
 
-__all__ = ["Document", "Parsed", "RagError", "Settings", "Unit", "parse_file"]
+__all__ = ["Document", "Hit", "Parsed", "RagError", "Settings", "Unit", "parse_file", "retriever", "search"]
+
+
+def search(question: str, *, k: int = 5, doc: str | None = None, settings: Settings | None = None) -> list[Hit]:
+    """The `k` numbered paragraphs that best answer `question` (models load on first call)."""
+    from rag.api import search as _search
+
+    return _search(question, k=k, doc=doc, settings=settings)
+
+
+def retriever(*, k: int = 5, doc: str | None = None, settings: Settings | None = None):
+    """A LangChain retriever over Paracite's search."""
+    from rag.api import retriever as _retriever
+
+    return _retriever(k=k, doc=doc, settings=settings)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
-from rag.errors import RagError
-from rag.parse import parse_file
+from rag.errors import BadInput, RagError
 from rag.settings import Settings
 
 
@@ -17,29 +18,59 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every `rag` subcommand."""
     parser = argparse.ArgumentParser(prog="rag", description="Paracite: cited answers from UN documents.")
     sub = parser.add_subparsers(dest="command", required=True)
+
     p = sub.add_parser("parse", help="split a PDF or text file into its numbered paragraphs and footnotes")
     p.add_argument("file", type=Path)
     p.add_argument("--jsonl", action="store_true", help="one JSON object per unit")
     p.add_argument("--password", help="password of an encrypted PDF")
+
+    p = sub.add_parser("ingest", help="parse, embed and add or replace documents (files or folders)")
+    p.add_argument("paths", type=Path, nargs="+")
+    p.add_argument("--password", help="password of encrypted PDFs")
+    p.add_argument("--rebuild", action="store_true", help="re-embed every stored unit with the configured model")
+
+    sub.add_parser("docs", help="list the indexed documents")
+
+    p = sub.add_parser("remove", help="remove a document from the index")
+    p.add_argument("doc", help="document symbol, as `rag docs` shows it")
+
+    p = sub.add_parser("search", help="find the paragraphs that answer a question ('-' reads questions from stdin)")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=5, help="number of paragraphs (default 5)")
+    p.add_argument("--doc", help="search only this document")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per question")
+
+    for p in sub.choices.values():
+        if p.prog.split()[-1] not in ("parse",):
+            p.add_argument("--index", type=Path, help="index folder (default: index/, env RAG_INDEX)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 bad input, 1 other failure)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)
-    settings = Settings()
     try:
-        if args.command == "parse":
-            return _parse(args, settings)
+        settings = Settings(**({"index": args.index} if getattr(args, "index", None) else {}))
+        return COMMANDS[args.command](args, settings)
     except RagError as exc:
         print(f"rag: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    return 1
+    except BrokenPipeError:
+        return 0
+
+
+def _embedder(settings: Settings):
+    from rag.embed import ModelEmbedder
+
+    return ModelEmbedder(settings.embed_model, fast_queries=settings.fast_query_encoder)
 
 
 def _parse(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.parse import parse_file
+
     parsed = parse_file(args.file, settings=settings, password=args.password)
     for warning in parsed.warnings:
         print(f"rag: warning: {args.file}: {warning}", file=sys.stderr)
@@ -53,3 +84,77 @@ def _parse(args: argparse.Namespace, settings: Settings) -> int:
     summary = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in kinds.items())
     print(f"{parsed.document.id}: {summary} on {parsed.document.pages} pages", file=sys.stderr)
     return 0
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.library import ingest
+
+    missing = [p for p in args.paths if not p.exists()]
+    report = ingest([p for p in args.paths if p.exists()], settings=settings, embedder=_embedder(settings),
+                    password=args.password, rebuild=args.rebuild)  # fmt: skip
+    for label, ids in (("added", report.added), ("replaced", report.replaced), ("unchanged", report.unchanged)):
+        if ids:
+            print(f"{label}: {', '.join(ids)}")
+    failed = [(str(p), f"{str(p)!r} does not exist") for p in missing] + list(report.failed)
+    for path, reason in failed:
+        print(f"failed: {path}: {reason}", file=sys.stderr)
+    done = len(report.added) + len(report.replaced) + len(report.unchanged)
+    if failed:
+        print(f"rag: {len(failed)} of {len(failed) + done} files could not be ingested (listed above)", file=sys.stderr)
+    return 2 if failed and not done else 0
+
+
+def _docs(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.library import documents
+
+    for doc, units in documents(settings=settings, embedder=_embedder(settings)):
+        kinds = Counter(u.kind for u in units)
+        counts = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in kinds.items())
+        print(f"{doc.id}\t{doc.pages} pages\t{counts}\t{doc.title[:80]}")
+    return 0
+
+
+def _remove(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.library import remove
+
+    doc = remove(args.doc, settings=settings, embedder=_embedder(settings))
+    print(f"removed: {doc.id}")
+    return 0
+
+
+def _questions(question: str) -> Iterator[str]:
+    if question != "-":
+        yield question
+        return
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.library import open_searcher
+
+    searcher = open_searcher(settings=settings, embedder=_embedder(settings))
+    code = 0
+    for question in _questions(args.question):
+        try:
+            hits = searcher.search(question, k=args.k, doc=args.doc)
+        except BadInput as exc:
+            if args.question != "-":
+                raise
+            print(f"rag: error: {exc}", file=sys.stderr)
+            code = 2
+            continue
+        if args.jsonl:
+            print(json.dumps({"question": question, "hits": [h.to_json() for h in hits]}, ensure_ascii=False))
+        else:
+            print(f"Q: {question}")
+            for h in hits:
+                u = h.unit
+                print(f"  {h.rank}. {u.doc} ¶{u.para} (p. {u.page}; {u.section or '-'}) [{h.score:.4f}]")
+                print(f"     {u.text[:160]}{'…' if len(u.text) > 160 else ''}")
+        sys.stdout.flush()
+    return code
+
+
+COMMANDS = {"parse": _parse, "ingest": _ingest, "docs": _docs, "remove": _remove, "search": _search}

@@ -27,3 +27,7 @@ class UnreadableFile(BadInput):
 
 class TooExpensive(BadInput):
     """Extracting the file exceeded the configured time or memory bound."""
+
+
+class IndexProblem(RagError):
+    """The index on disk cannot be used as it is: damaged, or built with another embedding model."""

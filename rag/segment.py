@@ -59,7 +59,8 @@ def segment(lines: list[Line], *, doc: str, ocr: bool, vocab: Counter[str]) -> S
     seg.run()
     numbered = [len(u.text) for u in seg.units if u.kind in ("paragraph", "preamble")]
     # Stray numbered lines (a list, notes of a book) do not make a paragraph-numbered document.
-    if sum(numbered) < 0.5 * sum(len(ln.text) for ln in lines) or sum(numbered) > 2500 * len(numbered):
+    body = sum(len(ln.text) for ln in lines) - sum(len(t) for t in seg.front) - sum(len(ln.text) for ln in seg.annex)
+    if not numbered or sum(numbered) < 0.5 * body or sum(numbered) > 2500 * len(numbered):
         blocks = layout_blocks([ln for ln in lines if ln.text])
         units = seg.blocks_to_units(blocks, kind="paragraph", section="")
         return Segmented(tuple(units), (), (), seg.cited_in)

@@ -44,3 +44,16 @@ class Parsed:
     document: Document
     units: tuple[Unit, ...]
     warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved unit with its fused score and 1-based rank."""
+
+    unit: Unit
+    score: float
+    rank: int
+
+    def to_json(self) -> dict[str, object]:
+        """Unit fields plus score and rank (DESIGN.md §4)."""
+        return {**self.unit.to_json(), "score": round(self.score, 6), "rank": self.rank}

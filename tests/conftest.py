@@ -45,3 +45,35 @@ def rag(tmp_path: Path):
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+class FakeEmbedder:
+    """A fast, deterministic stand-in for the sentence-transformers model (unit tests only): hashed
+    bag-of-words vectors, so texts sharing words are near each other."""
+
+    name = "fake"
+    dim = 64
+
+    def __init__(self, fingerprint: str = "fake-1") -> None:
+        self.fingerprint = fingerprint
+
+    def embed_documents(self, texts):
+        import zlib
+
+        import numpy as np
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                out[i, zlib.crc32(word.strip(".,;:()").encode()) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+    def embed_query(self, text):
+        return self.embed_documents([text])[0]
+
+
+def un_text(symbol: str, paragraphs: list[str]) -> str:
+    """A small UN-style text document with numbered paragraphs."""
+    body = "\n\n".join(f"{n}. {p}" for n, p in enumerate(paragraphs, start=1))
+    return f"United Nations {symbol}\nSecurity Council\nDistr.: General\n1 May 2099\n\nI. Introduction\n\n{body}\n"

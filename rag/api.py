@@ -1,0 +1,31 @@
+"""The Python API: search the index with models loaded once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rag.embed import ModelEmbedder
+from rag.library import open_searcher
+from rag.retrieve import Searcher
+from rag.settings import Settings
+from rag.types import Hit
+
+
+@lru_cache(maxsize=4)
+def searcher(settings: Settings | None = None) -> Searcher:
+    """A Searcher over the configured index (built from the default corpus on first use), cached."""
+    settings = settings or Settings()
+    embedder = ModelEmbedder(settings.embed_model, fast_queries=settings.fast_query_encoder)
+    return open_searcher(settings=settings, embedder=embedder)
+
+
+def search(question: str, *, k: int = 5, doc: str | None = None, settings: Settings | None = None) -> list[Hit]:
+    """The `k` numbered paragraphs that best answer `question`, as typed hits."""
+    return searcher(settings).search(question, k=k, doc=doc)
+
+
+def retriever(*, k: int = 5, doc: str | None = None, settings: Settings | None = None):
+    """A LangChain `BaseRetriever` over the same search."""
+    from rag.langchain_retriever import ParaciteRetriever
+
+    return ParaciteRetriever(searcher=searcher(settings), k=k, doc=doc)

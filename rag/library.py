@@ -1,0 +1,169 @@
+"""The library of indexed documents: ingest (add, replace, skip unchanged), list, remove, open."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from rag import store
+from rag.embed import Embedder
+from rag.errors import BadInput, RagError
+from rag.parse import PARSER_VERSION, SUPPORTED, parse_file
+from rag.retrieve import Searcher, doc_key, views
+from rag.settings import Settings
+from rag.store import Snapshot
+from rag.types import Document, Unit
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What one ingest did, document by document."""
+
+    added: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()  # (path, one-line reason)
+
+
+def expand(paths: Iterable[Path]) -> list[Path]:
+    """Files to ingest: each file given, and every supported file under each folder given."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED))
+        else:
+            files.append(path)
+    return files
+
+
+def ingest(
+    paths: Iterable[Path], *, settings: Settings, embedder: Embedder, password: str | None = None,
+    rebuild: bool = False, progress: bool = True,
+) -> IngestReport:  # fmt: skip
+    """Parse, embed and add or replace documents; bad files are reported and skipped, never fatal.
+    The index is switched to the new state in one atomic step, or left as it was."""
+    files = expand(paths)
+    with store.writer_lock(settings.index):
+        loaded = store.load(settings.index, fingerprint=None if rebuild else embedder.fingerprint)
+        snapshot = loaded[0] if loaded else Snapshot.empty(embedder.fingerprint, PARSER_VERSION, embedder.dim)
+        known = {d.sha256: d for d in snapshot.documents} if snapshot.parser == PARSER_VERSION else {}
+        documents = {d.id: d for d in snapshot.documents}
+        units: dict[str, list[Unit]] = {d.id: [] for d in snapshot.documents}
+        first: dict[str, int] = {}
+        for i, unit in enumerate(snapshot.units):
+            units[unit.doc].append(unit)
+            first.setdefault(unit.doc, i)
+        # per document: its view vectors and, for each, the owning unit's index within the document
+        vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if not rebuild:
+            doc_of_row = [snapshot.units[o].doc for o in snapshot.owners]
+            for doc in documents:
+                rows = [r for r, d in enumerate(doc_of_row) if d == doc]
+                vectors[doc] = (snapshot.vectors[rows], snapshot.owners[rows] - first.get(doc, 0))
+        added, replaced, unchanged, failed = [], [], [], []
+        bar = tqdm(files, desc="ingest", unit="file", disable=not progress, file=sys.stderr, leave=False)
+        for path in bar:
+            bar.set_postfix_str(path.name[-30:])
+            try:
+                digest = store.sha256_file(path) if path.is_file() else None
+                if digest in known and not rebuild:
+                    unchanged.append(known[digest].id)
+                    continue
+                parsed = parse_file(path, settings=settings, password=password)
+            except RagError as exc:
+                failed.append((str(path), str(exc)))
+                continue
+            doc = parsed.document
+            (replaced if doc.id in documents else added).append(doc.id)
+            documents[doc.id], units[doc.id] = doc, list(parsed.units)
+            vectors.pop(doc.id, None)
+        bar.close()
+        if not (added or replaced or rebuild):
+            return IngestReport(unchanged=tuple(unchanged), failed=tuple(failed))
+        todo = [doc for doc in documents if doc not in vectors]
+        texts, owners = [], []
+        for doc in todo:
+            for i, unit in enumerate(units[doc]):
+                texts += (v := views(unit))
+                owners += [(doc, i)] * len(v)
+        fresh = _embed(embedder, texts, progress)
+        for doc in todo:
+            rows = [r for r, (d, _) in enumerate(owners) if d == doc]
+            vectors[doc] = (fresh[rows], np.array([owners[r][1] for r in rows], dtype=np.int64))
+        new = _snapshot(embedder, documents, units, vectors)
+        store.save(settings.index, new, model=embedder.name, hnsw_threshold=settings.hnsw_threshold)
+    return IngestReport(tuple(added), tuple(replaced), tuple(unchanged), tuple(failed))
+
+
+def remove(doc: str, *, settings: Settings, embedder: Embedder) -> Document:
+    """Remove one document from the index; an unknown id is a BadInput."""
+    with store.writer_lock(settings.index):
+        loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
+        match = next((d for d in loaded[0].documents if doc_key(d.id) == doc_key(doc)), None) if loaded else None
+        if match is None:
+            raise BadInput(f"no document {doc!r} in the index; `rag docs` lists them")
+        snap = loaded[0]  # type: ignore[index]
+        keep_units = [i for i, u in enumerate(snap.units) if u.doc != match.id]
+        renumber = {old: new for new, old in enumerate(keep_units)}
+        keep_rows = [r for r, o in enumerate(snap.owners) if int(o) in renumber]
+        owners = np.array([renumber[int(snap.owners[r])] for r in keep_rows], dtype=np.int64)
+        store.save(settings.index, Snapshot(
+            snap.fingerprint, snap.parser, tuple(d for d in snap.documents if d.id != match.id),
+            tuple(snap.units[i] for i in keep_units), snap.vectors[keep_rows], owners,
+        ), model=embedder.name, hnsw_threshold=settings.hnsw_threshold)  # fmt: skip
+    return match
+
+
+def open_searcher(*, settings: Settings, embedder: Embedder, progress: bool = True) -> Searcher:
+    """Load the index, building it from the shipped default corpus on first use."""
+    loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
+    if loaded is None:
+        if progress:
+            print(f"rag: first use: indexing the default corpus {str(settings.corpus)!r}…", file=sys.stderr)
+        report = ingest([settings.corpus], settings=settings, embedder=embedder, progress=progress)
+        for path, reason in report.failed:
+            print(f"rag: warning: skipped {path}: {reason}", file=sys.stderr)
+        loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
+        if loaded is None:
+            raise RagError(f"no documents could be indexed from {str(settings.corpus)!r}")
+    snapshot, index = loaded
+    return Searcher(snapshot, index, embedder, settings)
+
+
+def documents(*, settings: Settings, embedder: Embedder) -> list[tuple[Document, list[Unit]]]:
+    """Every indexed document with its units (the default corpus is indexed on first use)."""
+    searcher = open_searcher(settings=settings, embedder=embedder)
+    by_doc: dict[str, list[Unit]] = {}
+    for unit in searcher.units:
+        by_doc.setdefault(unit.doc, []).append(unit)
+    return [(d, by_doc.get(d.id, [])) for d in searcher.documents]
+
+
+def _snapshot(
+    embedder: Embedder, documents: dict[str, Document], units: dict[str, list[Unit]],
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> Snapshot:  # fmt: skip
+    """Concatenate per-document units and views into one snapshot, owners renumbered globally."""
+    order, offset, owners = list(documents), 0, []
+    for doc in order:
+        owners.append(vectors[doc][1] + offset)
+        offset += len(units[doc])
+    empty = np.zeros((0, embedder.dim), np.float32)
+    return Snapshot(
+        embedder.fingerprint, PARSER_VERSION, tuple(documents[d] for d in order),
+        tuple(u for d in order for u in units[d]),
+        np.concatenate([vectors[d][0] for d in order]) if order else empty,
+        np.concatenate(owners) if owners else np.zeros(0, np.int64),
+    )  # fmt: skip
+
+
+def _embed(embedder: Embedder, texts: list[str], progress: bool) -> np.ndarray:
+    batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
+    out = [embedder.embed_documents(b) for b in tqdm(batches, desc="embed", unit="batch", disable=not progress,
+                                                        file=sys.stderr, leave=False)]  # fmt: skip
+    return np.concatenate(out) if out else np.zeros((0, embedder.dim), dtype=np.float32)

@@ -1,0 +1,179 @@
+"""The index on disk: a FAISS file, the units and documents beside it, and a manifest with
+checksums. Written atomically as a new generation folder, then switched to with one rename."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from rag.errors import IndexProblem, RagError
+from rag.types import Document, Unit
+
+SCHEMA_VERSION = 1
+_CURRENT = "CURRENT"
+_FILES = ("documents.json", "units.jsonl", "vectors.npy", "owners.npy", "vectors.faiss")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one index generation holds, in memory."""
+
+    fingerprint: str  # of the embedding model that made the vectors
+    parser: int  # version of the parser that made the units
+    documents: tuple[Document, ...]
+    units: tuple[Unit, ...]
+    vectors: np.ndarray  # float32, normalised: one row per view (a unit, or one of its sentences)
+    owners: np.ndarray  # int64: the unit each vector row belongs to
+
+    @classmethod
+    def empty(cls, fingerprint: str, parser: int, dim: int) -> Snapshot:
+        """A snapshot with no documents."""
+        return cls(fingerprint, parser, (), (), np.zeros((0, dim), dtype=np.float32), np.zeros(0, dtype=np.int64))
+
+
+class VectorIndex:
+    """Inner-product search over normalised vectors: exact for small libraries, HNSW past a threshold."""
+
+    def __init__(self, index: faiss.Index) -> None:
+        self.index = index
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, *, hnsw_threshold: int) -> VectorIndex:
+        """Index `vectors` (already normalised)."""
+        dim = vectors.shape[1]
+        if len(vectors) >= hnsw_threshold:
+            index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efSearch = 128
+        else:
+            index = faiss.IndexFlatIP(dim)
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return cls(index)
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids and scores of the `k` nearest rows, optionally only among `allowed` row ids."""
+        k = min(k, self.index.ntotal if allowed is None else len(allowed))
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        params = None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            hnsw = isinstance(self.index, faiss.IndexHNSWFlat)
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=128) if hnsw else faiss.SearchParameters(
+                sel=selector
+            )
+        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+
+def load(folder: Path, *, fingerprint: str | None) -> tuple[Snapshot, VectorIndex] | None:
+    """Open the current generation; None when the folder holds no index yet. A `fingerprint` other
+    than the one the vectors were made with is an error (None skips that check, for a rebuild)."""
+    current = folder / _CURRENT
+    if not current.exists():
+        return None
+    gen = folder / current.read_text().strip()
+    rebuild = f"delete {str(folder)!r} and run `rag ingest` again"
+    try:
+        manifest = json.loads((gen / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise IndexProblem(f"the index in {str(folder)!r} is damaged (manifest unreadable: {exc}); {rebuild}") from None
+    if manifest.get("schema") != SCHEMA_VERSION:
+        raise IndexProblem(f"the index in {str(folder)!r} has schema {manifest.get('schema')!r}, this Paracite reads "
+                          f"{SCHEMA_VERSION}; rebuild it with `rag ingest --rebuild`")  # fmt: skip
+    if fingerprint is not None and manifest["fingerprint"] != fingerprint:
+        raise IndexProblem(
+            f"the index in {str(folder)!r} was built with {manifest['model']!r} ({manifest['fingerprint']}), "
+            f"not with the embedding model now configured ({fingerprint}); rebuild it with `rag ingest --rebuild` "
+            f"or set RAG_EMBED_MODEL={manifest['model']}"
+        )
+    for name in _FILES:
+        path = gen / name
+        if not path.exists() or sha256_file(path) != manifest["files"][name]:
+            raise IndexProblem(f"the index in {str(folder)!r} is damaged ({name} does not match its checksum); "
+                               f"{rebuild}")  # fmt: skip
+    documents = tuple(Document(**d) for d in json.loads((gen / "documents.json").read_text()))
+    with (gen / "units.jsonl").open(encoding="utf-8") as f:
+        units = tuple(Unit(**json.loads(line)) for line in f)
+    vectors = np.load(gen / "vectors.npy", allow_pickle=False)
+    owners = np.load(gen / "owners.npy", allow_pickle=False)
+    index = VectorIndex(faiss.read_index(str(gen / "vectors.faiss")))
+    if not (len(owners) == len(vectors) == index.index.ntotal and (owners < len(units)).all()):
+        raise IndexProblem(f"the index in {str(folder)!r} is inconsistent (unit and vector counts differ); {rebuild}")
+    return Snapshot(manifest["fingerprint"], manifest["parser"], documents, units, vectors, owners), index
+
+
+def save(folder: Path, snapshot: Snapshot, *, model: str, hnsw_threshold: int) -> VectorIndex:
+    """Write `snapshot` as a new generation and switch to it atomically; old generations are removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    current = folder / _CURRENT
+    number = 1 + max((int(p.name[4:]) for p in folder.glob("gen-*") if p.name[4:].isdigit()), default=0)
+    gen = folder / f"gen-{number:08d}"
+    gen.mkdir()
+    (gen / "documents.json").write_text(json.dumps([asdict(d) for d in snapshot.documents], ensure_ascii=False))
+    with (gen / "units.jsonl").open("w", encoding="utf-8") as f:
+        f.writelines(json.dumps(u.to_json(), ensure_ascii=False) + "\n" for u in snapshot.units)
+    np.save(gen / "vectors.npy", snapshot.vectors.astype(np.float32), allow_pickle=False)
+    np.save(gen / "owners.npy", snapshot.owners.astype(np.int64), allow_pickle=False)
+    index = VectorIndex.build(snapshot.vectors, hnsw_threshold=hnsw_threshold)
+    faiss.write_index(index.index, str(gen / "vectors.faiss"))
+    manifest = {
+        "schema": SCHEMA_VERSION, "model": model, "fingerprint": snapshot.fingerprint, "parser": snapshot.parser,
+        "dimension": int(snapshot.vectors.shape[1]), "units": len(snapshot.units), "vectors": len(snapshot.vectors),
+        "index": type(index.index).__name__,
+        "documents": {d.id: d.sha256 for d in snapshot.documents},
+        "files": {name: sha256_file(gen / name) for name in _FILES},
+    }  # fmt: skip
+    (gen / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    for path in gen.iterdir():
+        _fsync(path)
+    _fsync(gen)
+    tmp = folder / f"{_CURRENT}.tmp"
+    tmp.write_text(gen.name)
+    _fsync(tmp)
+    os.replace(tmp, current)  # the switch: readers see the old generation or the new one, never a mix
+    _fsync(folder)
+    for old in folder.glob("gen-*"):
+        if old.name != gen.name and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+    return index
+
+
+@contextlib.contextmanager
+def writer_lock(folder: Path) -> Iterator[None]:
+    """Hold the index's write lock, so two ingests never interleave."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            message = f"another `rag ingest` is writing the index in {str(folder)!r}; try again when it ends"
+            raise RagError(message) from None
+        yield
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

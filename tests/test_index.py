@@ -1,0 +1,187 @@
+"""The index on disk and the library operations, with the fake embedder (fast)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import store
+from rag.errors import BadInput, IndexProblem
+from rag.library import ingest, open_searcher, remove
+from rag.settings import Settings
+from tests.conftest import ROOT, FakeEmbedder, un_text
+
+TRAFFIC = [
+    "Member States reported smuggling of migrants and trafficking in firearms across porous borders.",
+    "Customs authorities strengthened controls on cultural property at ports and airports.",
+    "Financial intelligence units shared reports on terrorism financing with prosecutors.",
+]
+PRISONS = [
+    "Prison administrations separated violent extremist prisoners from the general population.",
+    "Rehabilitation programmes in prisons included education and drug treatment.",
+]
+
+
+@pytest.fixture
+def library(tmp_path: Path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "traffic.txt").write_text(un_text("S/2099/1", TRAFFIC))
+    (docs / "prisons.txt").write_text(un_text("S/2099/2", PRISONS))
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "garbage.txt").write_bytes(bytes(range(256)) * 8)
+    settings = Settings(index=tmp_path / "index", corpus=docs)
+    return docs, settings
+
+
+def _generation(settings: Settings) -> str:
+    return (settings.index / "CURRENT").read_text()
+
+
+def test_folder_ingest_skips_bad_files_and_reports_them(library):
+    docs, settings = library
+    report = ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
+    assert sorted(report.added) == ["S/2099/1", "S/2099/2"]
+    assert sorted(Path(p).name for p, _ in report.failed) == ["empty.txt", "garbage.txt"]
+    assert all(reason for _, reason in report.failed)
+    searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    assert [u.para for u in searcher.units if u.doc == "S/2099/1"] == ["1", "2", "3"]
+    hit = searcher.search("violent extremist prisoners", k=1)[0]
+    assert (hit.unit.doc, hit.unit.para, hit.rank) == ("S/2099/2", "1", 1)
+
+
+def test_unchanged_file_does_nothing_and_changed_file_replaces(library):
+    docs, settings = library
+    ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
+    before = _generation(settings)
+    again = ingest([docs / "traffic.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
+    assert again.unchanged == ("S/2099/1",) and not again.added and not again.replaced
+    assert _generation(settings) == before  # nothing was rewritten
+    (docs / "traffic.txt").write_text(un_text("S/2099/1", ["Only one paragraph about maritime piracy remains."]))
+    changed = ingest([docs / "traffic.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
+    assert changed.replaced == ("S/2099/1",)
+    searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    texts = [u.text for u in searcher.units if u.doc == "S/2099/1"]
+    assert texts == ["Only one paragraph about maritime piracy remains."]
+    assert len([u for u in searcher.units if u.doc == "S/2099/2"]) == 2
+    assert searcher.search("maritime piracy", k=1)[0].unit.doc == "S/2099/1"
+    assert len(list(settings.index.glob("gen-*"))) == 1  # old generations are cleaned up
+
+
+def test_remove_and_document_filter(library):
+    docs, settings = library
+    ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
+    searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    hits = searcher.search("prisoners and migrants", k=5, doc="s/2099/1")
+    assert hits and {h.unit.doc for h in hits} == {"S/2099/1"}
+    with pytest.raises(BadInput, match="no document 'S/9/9'"):
+        searcher.search("anything", doc="S/9/9")
+    assert remove("S/2099/2", settings=settings, embedder=FakeEmbedder()).id == "S/2099/2"
+    searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    assert {u.doc for u in searcher.units} == {"S/2099/1"}
+    assert searcher.search("violent extremist prisoners", k=3)[0].unit.doc == "S/2099/1"
+    with pytest.raises(BadInput):
+        remove("S/2099/2", settings=settings, embedder=FakeEmbedder())
+
+
+def test_first_use_indexes_the_default_corpus(library):
+    _, settings = library
+    assert not settings.index.exists()
+    searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    assert {d.id for d in searcher.documents} == {"S/2099/1", "S/2099/2"}
+
+
+def test_other_model_is_a_clear_error(library):
+    docs, settings = library
+    ingest([docs], settings=settings, embedder=FakeEmbedder("model-a"), progress=False)
+    with pytest.raises(IndexProblem, match="rebuild it with `rag ingest --rebuild`"):
+        open_searcher(settings=settings, embedder=FakeEmbedder("model-b"), progress=False)
+    ingest([], settings=settings, embedder=FakeEmbedder("model-b"), rebuild=True, progress=False)
+    assert open_searcher(settings=settings, embedder=FakeEmbedder("model-b"), progress=False).units
+
+
+@pytest.mark.parametrize("victim", ["vectors.faiss", "units.jsonl", "owners.npy", "manifest.json"])
+def test_corrupted_file_is_a_clear_error(library, victim):
+    docs, settings = library
+    ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
+    path = settings.index / _generation(settings) / victim
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data[: len(data) - 3]))
+    with pytest.raises(IndexProblem, match="is damaged.*delete"):
+        open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+
+
+def test_no_pickle_on_disk(library):
+    docs, settings = library
+    ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
+    gen = settings.index / _generation(settings)
+    assert sorted(p.name for p in gen.iterdir()) == sorted([*store._FILES, "manifest.json"])
+    for path in gen.iterdir():
+        assert not path.read_bytes().startswith(b"\x80"), path  # pickle protocol marker
+    assert np.load(gen / "vectors.npy", allow_pickle=False).dtype == np.float32
+    manifest = json.loads((gen / "manifest.json").read_text())
+    assert manifest["model"] == "fake" and manifest["fingerprint"] == "fake-1" and manifest["dimension"] == 64
+
+
+def test_hnsw_past_threshold_finds_the_same(library):
+    docs, settings = library
+    exact = settings.model_copy(update={"index": settings.index.parent / "exact"})
+    approx = settings.model_copy(update={"index": settings.index.parent / "approx", "hnsw_threshold": 1})
+    for s in (exact, approx):
+        ingest([docs], settings=s, embedder=FakeEmbedder(), progress=False)
+    manifest = json.loads((approx.index / _generation(approx) / "manifest.json").read_text())
+    assert manifest["index"] == "IndexHNSWFlat"
+    for question in ("customs cultural property", "rehabilitation education"):
+        a = open_searcher(settings=exact, embedder=FakeEmbedder(), progress=False).search(question, k=2)
+        b = open_searcher(settings=approx, embedder=FakeEmbedder(), progress=False).search(question, k=2)
+        assert [h.unit.para for h in a] == [h.unit.para for h in b]
+
+
+_CRASH = """
+import os, sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from rag import store
+from rag.library import ingest
+from rag.settings import Settings
+from tests.conftest import FakeEmbedder
+calls = 0
+real = store._fsync
+def slow_fsync(path):
+    global calls
+    calls += 1
+    real(path)
+    if calls == {stop}:
+        print("ready", flush=True)
+        time.sleep(60)
+store._fsync = slow_fsync
+settings = Settings(index=Path({index!r}))
+ingest([Path({new!r})], settings=settings, embedder=FakeEmbedder(), progress=False)
+"""
+
+
+@pytest.mark.parametrize("stop", [1, 4, 7, 8, 9])  # while writing files, just before and just after the switch
+def test_kill_during_write_leaves_a_complete_index(library, tmp_path, stop):
+    docs, settings = library
+    ingest([docs / "traffic.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
+    before = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    script = _CRASH.format(root=str(ROOT), stop=stop, index=str(settings.index), new=str(docs / "prisons.txt"))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    after = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    docs_after = {d.id for d in after.documents}
+    assert docs_after in ({"S/2099/1"}, {"S/2099/1", "S/2099/2"})  # the old index or the new, never a mix
+    assert [u.text for u in after.units if u.doc == "S/2099/1"] == [u.text for u in before.units]
+    report = ingest([docs / "prisons.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
+    assert set(report.added + report.unchanged) == {"S/2099/2"}
+    assert len(list(settings.index.glob("gen-*"))) == 1  # the interrupted generation was cleaned up
