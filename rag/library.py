@@ -49,6 +49,7 @@ def ingest(
     The index is switched to the new state in one atomic step, or left as it was."""
     files = expand(paths)
     with store.writer_lock(settings.index):
+        store.prune(settings.index)
         loaded = store.load(settings.index, fingerprint=None if rebuild else embedder.fingerprint)
         snapshot = loaded[0] if loaded else Snapshot.empty(embedder.fingerprint, PARSER_VERSION, embedder.dim)
         known = {d.sha256: d for d in snapshot.documents} if snapshot.parser == PARSER_VERSION else {}

@@ -143,10 +143,17 @@ def save(folder: Path, snapshot: Snapshot, *, model: str, hnsw_threshold: int) -
     _fsync(tmp)
     os.replace(tmp, current)  # the switch: readers see the old generation or the new one, never a mix
     _fsync(folder)
-    for old in folder.glob("gen-*"):
-        if old.name != gen.name and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
+    prune(folder)
     return index
+
+
+def prune(folder: Path) -> None:
+    """Delete generations other than the current one (left by a crash); call with the writer lock."""
+    current = folder / _CURRENT
+    keep = current.read_text().strip() if current.exists() else None
+    for old in folder.glob("gen-*"):
+        if old.name != keep and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
