@@ -83,8 +83,8 @@ def table(gold: list[dict], systems: dict[str, dict[str, int | None]]) -> list[d
         scope = "S/2020/754" if row["doc"] == "S/2020/754" else "PDFs"
         groups[f"{scope} all"].append(row)
         groups[f"{scope} {row['type']}"].append(row)
-        if row["doc"] == "S/2020/754":
-            groups["S/2020/754 non-paraphrase" if row["type"] != "paraphrase" else "S/2020/754 paraphrase*"].append(row)
+        if row["doc"] == "S/2020/754" and row["type"] != "paraphrase":
+            groups["S/2020/754 non-paraphrase"].append(row)
     lines = []
     for group in sorted(groups):
         line = {"group": group, "n": len(groups[group])}
