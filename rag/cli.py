@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", help="search only this document")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per question")
 
+    p = sub.add_parser("ask", help="a short answer citing numbered paragraphs ('-' reads questions from stdin)")
+    p.add_argument("question")
+    p.add_argument("--llm", help="backend: extractive, local[:GGUF path], openai:MODEL (default: RAG_LLM)")
+    p.add_argument("-k", type=int, default=5, help="paragraphs retrieved for the answer (default 5)")
+    p.add_argument("--doc", help="answer only from this document")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per question")
+
     for p in sub.choices.values():
         if p.prog.split()[-1] not in ("parse",):
             p.add_argument("--index", type=Path, help="index folder (default: index/, env RAG_INDEX)")
@@ -157,4 +164,45 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     return code
 
 
-COMMANDS = {"parse": _parse, "ingest": _ingest, "docs": _docs, "remove": _remove, "search": _search}
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.library import open_searcher
+    from rag.llm import make_generator
+    from rag.pipeline import answer
+
+    searcher = open_searcher(settings=settings, embedder=_embedder(settings))
+    generator = make_generator(args.llm or settings.llm, settings)
+    code = 0
+    for question in _questions(args.question):
+        streamed = []
+
+        def show(sentence, streamed=streamed) -> None:
+            if not args.jsonl:
+                marks = "".join(c.marker for c in sentence.citations)
+                print(("" if not streamed else " ") + f"{sentence.text} {marks}", end="", flush=True)
+                streamed.append(sentence)
+
+        try:
+            result = answer(question, searcher=searcher, generator=generator, k=args.k, doc=args.doc, on_sentence=show)
+        except BadInput as exc:
+            if args.question != "-":
+                raise
+            print(f"rag: error: {exc}", file=sys.stderr)
+            code = 2
+            continue
+        if args.jsonl:
+            print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+            continue
+        if args.question == "-":
+            print(f"\nQ: {question}")
+        if result.refused:
+            print(result.text)
+        else:
+            print()
+            for c in result.citations:
+                print(f"  {c.marker} p. {c.page}; {c.section or '-'}: {c.text[:140]}{'…' if len(c.text) > 140 else ''}")
+        for lost in result.dropped:
+            print(f"  (dropped, no retrieved paragraph supports it: {lost[:100]})", file=sys.stderr)
+    return code
+
+
+COMMANDS = {"parse": _parse, "ingest": _ingest, "docs": _docs, "remove": _remove, "search": _search, "ask": _ask}

@@ -17,6 +17,11 @@ def _tokens(texts: Sequence[str]) -> list[list[str]]:
     return bm25s.tokenize(list(texts), stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
 
 
+def terms(text: str) -> frozenset[str]:
+    """The stemmed content words of `text` (English stopwords removed)."""
+    return frozenset(_tokens([text])[0])
+
+
 class Lexical:
     """A BM25 index over unit texts, built in memory (thousands of units in milliseconds)."""
 

@@ -4,7 +4,6 @@ distinctive vocabulary its best match shares (so paraphrased questions lean on t
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 import numpy as np
@@ -12,17 +11,16 @@ import numpy as np
 from rag.embed import Embedder
 from rag.errors import BadInput
 from rag.lexical import Lexical
+from rag.sentences import split_sentences
 from rag.settings import Settings
 from rag.store import Snapshot, VectorIndex
 from rag.types import Hit, Unit
-
-_SENTENCE_END = re.compile(r"(?<=[.;:])\s+(?=[A-Z(“\"])")
 
 
 def views(unit: Unit) -> list[str]:
     """The texts a unit is embedded as: the whole unit and, when it has several, each sentence
     (a question often matches one sentence better than a long paragraph's average)."""
-    sentences = [s for s in _SENTENCE_END.split(unit.text) if len(s) > 20]
+    sentences = split_sentences(unit.text)
     return [unit.text, *sentences] if len(sentences) > 1 else [unit.text]
 
 
@@ -45,6 +43,8 @@ class Searcher:
         order = np.argsort(self.owners, kind="stable")  # view rows grouped by unit, whole unit first
         bounds = np.searchsorted(self.owners[order], np.arange(len(self.units) + 1))
         self.unit_views = [order[bounds[u] : bounds[u + 1]] for u in range(len(self.units))]
+        self.row_of = {(u.doc, u.para): i for i, u in enumerate(self.units)}
+        self._queries: dict[str, np.ndarray] = {}
         self.index, self.embedder, self.settings = index, embedder, settings
         unit_rows: dict[str, list[int]] = defaultdict(list)
         for i, unit in enumerate(self.units):
@@ -87,10 +87,26 @@ class Searcher:
         best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         return [Hit(self.units[row], score, rank) for rank, (row, score) in enumerate(best, start=1)]
 
+    def query_vector(self, question: str) -> np.ndarray:
+        """The embedding of `question` (the last few are kept: answering reuses the search's)."""
+        if question not in self._queries:
+            if len(self._queries) > 32:
+                self._queries.clear()
+            self._queries[question] = self.embedder.embed_query(question)
+        return self._queries[question]
+
+    def sentences(self, unit: Unit) -> list[tuple[str, np.ndarray]]:
+        """The sentences of an indexed unit with their stored vectors."""
+        rows = self.unit_views[self.row_of[(unit.doc, unit.para)]]
+        texts = views(unit)
+        if len(texts) > 1:
+            return list(zip(texts[1:], self.vectors[rows[1:]], strict=True))
+        return [(unit.text, self.vectors[rows[0]])]
+
     def _dense(self, question: str, depth: int, allowed: np.ndarray | None) -> list[int]:
         """Units ranked by the cosine of their best sentence plus that of the whole unit (a question
         usually matches one sentence; the whole unit breaks ties towards the paragraph about it)."""
-        query = self.embedder.embed_query(question)
+        query = self.query_vector(question)
         rows, _ = self.index.search(query, depth * 6, allowed)
         candidates = list(dict.fromkeys(int(self.owners[r]) for r in rows))[:depth]
         scores = [float((self.vectors[self.unit_views[u]] @ query).max() + self.vectors[self.unit_views[u][0]] @ query)

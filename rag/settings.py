@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +26,14 @@ class Settings(BaseSettings):
     dense_weight: float = 1.0
     lexical_weight: float = 2.0
     lexical_confidence_power: float = 2.0
+    # Answering: "extractive" (no LLM), "local" or "local:/path/to/model.gguf" (llama.cpp), "openai:MODEL"
+    # (any OpenAI-compatible endpoint at openai_base_url; the key is read from RAG_OPENAI_API_KEY or OPENAI_API_KEY).
+    llm: str = "extractive"
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    llm_max_tokens: int = 256
+    llm_context: int = 4096
+    model_cache: Path = Path.home() / ".cache" / "paracite"  # where the shipped GGUF is assembled once
     # Bounds on reading one PDF (awkward files must never hang or exhaust memory).
     pdf_timeout_s: float = 60.0
     pdf_memory_mb: int = 2048

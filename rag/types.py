@@ -57,3 +57,63 @@ class Hit:
     def to_json(self) -> dict[str, object]:
         """Unit fields plus score and rank (DESIGN.md §4)."""
         return {**self.unit.to_json(), "score": round(self.score, 6), "rank": self.rank}
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A cited unit, with its exact text."""
+
+    doc: str
+    para: str
+    page: int
+    section: str
+    text: str
+
+    @classmethod
+    def of(cls, unit: Unit) -> Citation:
+        """The citation of `unit`."""
+        return cls(unit.doc, unit.para, unit.page, unit.section, unit.text)
+
+    @property
+    def marker(self) -> str:
+        """The inline marker an answer uses for this unit: [S/2020/754 ¶23]."""
+        return f"[{self.doc} ¶{self.para}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One answer sentence and the units that support it (none: it was unsupported and dropped)."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    supported: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A verified answer: text with inline markers, the cited units, or a refusal with see-also units."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    backend: str
+    sentences: tuple[Sentence, ...] = ()
+    see_also: tuple[Citation, ...] = ()
+    dropped: tuple[str, ...] = ()  # sentences removed because no retrieved unit supports them
+    timings: tuple[tuple[str, float], ...] = ()  # (stage, milliseconds)
+
+    def to_json(self) -> dict[str, object]:
+        """The public JSON shape of an answer (DESIGN.md §4)."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "citations": [asdict(c) for c in self.citations],
+            "refused": self.refused,
+            "see_also": [asdict(c) for c in self.see_also],
+            "backend": self.backend,
+            "sentences": [{"text": s.text, "citations": [c.marker for c in s.citations], "supported": s.supported}
+                          for s in self.sentences],  # fmt: skip
+            "dropped": list(self.dropped),
+            "timings_ms": {stage: round(ms, 1) for stage, ms in self.timings},
+        }

@@ -1,0 +1,93 @@
+"""What kind of answer a question asks for, and whether a text holds one: a figure for "how many X"
+(a number next to X), an amount for "how much money", a date for "when", a country for "which State".
+A passage on the topic that lacks the kind of answer asked for does not answer the question."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from rag.lexical import terms
+
+Kind = Literal["count", "money", "date", "country"]
+
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_COUNT_Q = re.compile(r"\b(?:how many|how much|what (?:number|percentage|proportion|share) of"
+                      r"|what is the (?:number|total) of)\s+((?:[\w'’-]+\s+){0,4})", re.I)  # fmt: skip
+_MONEY_Q = re.compile(r"\bhow much (?:money|funding|cash)\b|\bbudget\b|\bcost\b"
+                      r"|\bhow much .*\b(?:earn|spend|raise|pay)\b", re.I)  # fmt: skip
+_DATE_Q = re.compile(r"^\s*when\b|\b(?:what|which|in what) (?:year|date|month)\b|\bby when\b", re.I)
+_COUNTRY_Q = re.compile(r"^\s*(?:in |from |by )?(?:which|what) "
+                        r"(?:(?!(?:do|does|did|is|are|was|were|has|have)\b)\w+ ){0,2}"
+                        r"(?:member states?|states?|countr(?:y|ies)|governments?|nations?)\b", re.I)  # fmt: skip
+_STOP = re.compile(r"^(?:is|are|was|were|did|do|does|have|has|had|in|of|for|to|by|from|during|according|will"
+                   r"|would|can|could|the|a|an)$", re.I)  # fmt: skip
+
+_SYMBOLS = re.compile(r"\b[A-Z]{1,6}(?:/[A-Za-z0-9.\-]+)+|\bresolutions? \d+ \(\d{4}\)|\(\d{4}\)|\b\d+/\d+\b")
+_NUMBER = re.compile(r"(?<![\w.])(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
+                     r"hundreds?|thousands?|millions?|billions?|twenty|thirty|forty|fifty)(?![\w])", re.I)  # fmt: skip
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+_MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:million|billion)?\s?(?:dollars|euros|USD)\b|\bUS\$")
+_DATE = re.compile(rf"\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b")
+_PERCENT = re.compile(r"\d\s?(?:%|per ?cent)", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """The kind of answer asked for; for counts, the stems of what is counted."""
+
+    kind: Kind
+    counted: frozenset[str] = frozenset()
+
+
+def expected(question: str) -> Expectation | None:
+    """What `question` asks for, when it asks for a checkable kind of answer."""
+    if _MONEY_Q.search(question):
+        return Expectation("money")
+    if m := _COUNT_Q.search(question):
+        words = []
+        for word in m.group(1).split():
+            if _STOP.match(word):
+                break
+            words.append(word)
+        return Expectation("count", terms(" ".join(words)))
+    if _DATE_Q.search(question):
+        return Expectation("date")
+    if _COUNTRY_Q.search(question):
+        return Expectation("country")
+    return None
+
+
+def holds(expectation: Expectation, text: str) -> bool:
+    """True when `text` contains an answer of the expected kind (symbols and resolution years aside)."""
+    plain = _SYMBOLS.sub(" ", text)
+    if expectation.kind == "money":
+        return bool(_MONEY.search(plain))
+    if expectation.kind == "date":
+        return bool(_DATE.search(plain))
+    if expectation.kind == "country":
+        return any(name in text for name in _countries())
+    if _PERCENT.search(plain) and {"percentag", "proport", "share"} & terms(text + " percentage"):
+        return True
+    words = plain.split()
+    for i, word in enumerate(words):
+        if _NUMBER.fullmatch(word.strip(",.;:()")) and not _YEAR.match(word.strip(",.;:()")):
+            near = terms(" ".join(words[max(0, i - 3) : i + 6]))
+            if not expectation.counted or expectation.counted & near:
+                return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def _countries() -> tuple[str, ...]:
+    import pycountry
+
+    names = set()
+    for country in pycountry.countries:
+        for attr in ("name", "common_name", "official_name"):
+            value = getattr(country, attr, None)
+            if value and "," not in value:
+                names.add(value)
+    return tuple(sorted(names))

@@ -1,0 +1,74 @@
+"""Citation checking, deterministic: markers must name retrieved units, and every answer sentence must
+be supported by a unit it cites — else it is re-attributed to the retrieved unit that supports it,
+or dropped. No LLM judges."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.lexical import terms
+from rag.retrieve import doc_key
+from rag.sentences import split_sentences
+from rag.types import Citation, Hit, Sentence
+
+# [S/2020/754 ¶23], also the forms small models write: [S/2020/754, para. 23], [S/2020/754 paragraph 23]
+MARKER = re.compile(r"\[\s*([A-Z][^\[\]]*?)[\s,]*(?:¶|paras?\.?|paragraphs?)\s*([A-Za-z]*\d+(?:\.\d+)?)\s*\]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_REFUSAL = re.compile(r"\b(?:do(?:es)? not (?:say|mention|contain|specify|state|provide|answer|address)"
+                      r"|no information|not (?:mentioned|stated|specified|provided)"
+                      r"|cannot (?:be )?(?:found|answered))\b", re.I)  # fmt: skip
+SUPPORT = 0.6  # share of a sentence's content words that the cited unit must contain
+MIN_WORDS = 3  # content words a sentence needs before it can count as supported
+
+
+def support(sentence: str, text: str) -> float:
+    """How well `text` supports `sentence`: the share of the sentence's content words it contains,
+    and 0 when the sentence states a number that the text does not."""
+    numbers = set(_NUMBER.findall(sentence))
+    if numbers - set(_NUMBER.findall(text)):
+        return 0.0
+    words = terms(sentence)
+    if len(words) < MIN_WORDS:  # "HACKED." or "Yes." is no claim a paragraph can be checked against
+        return 0.0
+    return len(words & terms(text)) / len(words)
+
+
+def is_refusal(sentence: str) -> bool:
+    """True for a sentence saying the documents do not answer."""
+    return bool(_REFUSAL.search(sentence))
+
+
+def verify(draft: str, hits: Sequence[Hit]) -> tuple[list[Sentence], list[str], bool]:
+    """Check a draft answer against the retrieved units.
+
+    Returns the supported sentences (with their citations), the dropped sentences, and whether the
+    draft said the documents do not answer."""
+    retrieved = {(doc_key(h.unit.doc), h.unit.para): Citation.of(h.unit) for h in hits}
+    kept: list[Sentence] = []
+    dropped: list[str] = []
+    refused = False
+    for raw in split_sentences(draft, min_chars=12):
+        cited = [retrieved.get((doc_key(d), p)) for d, p in MARKER.findall(raw)]
+        text = " ".join(MARKER.sub("", raw).split()).strip()
+        text = re.sub(r"\s+([.,;:])", r"\1", text)
+        if not text:
+            continue
+        if is_refusal(text):
+            refused = True
+            continue
+        claimed = [c for c in dict.fromkeys(cited) if c is not None and support(text, c.text) >= SUPPORT]
+        if not claimed:  # re-attribute to the retrieved unit that supports the sentence best
+            best = max(retrieved.values(), key=lambda c: support(text, c.text), default=None)
+            if best is not None and support(text, best.text) >= SUPPORT:
+                claimed = [best]
+        if claimed:
+            kept.append(Sentence(text, tuple(claimed), True))
+        else:
+            dropped.append(text)
+    return kept, dropped, refused and not kept
+
+
+def render(sentences: Sequence[Sentence]) -> str:
+    """Answer text with one marker group after each sentence."""
+    return " ".join(f"{s.text} {''.join(c.marker for c in s.citations)}" for s in sentences)

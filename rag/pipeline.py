@@ -1,0 +1,89 @@
+"""Question → retrieval → draft (extractive or LLM) → verified, cited answer or honest refusal."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from rag.answer_type import expected, holds
+from rag.cite import render, verify
+from rag.extractive import extract
+from rag.prompts import messages
+from rag.retrieve import Searcher
+from rag.sentences import split_sentences
+from rag.types import Answer, Citation, Sentence
+
+REFUSAL = "The documents do not say."
+
+
+class Generator(Protocol):
+    """A chat model that streams its reply as text pieces."""
+
+    name: str
+
+    def stream(self, messages: list[tuple[str, str]]) -> Iterator[str]:
+        """The reply, piece by piece."""
+        ...
+
+
+def answer(
+    question: str, *, searcher: Searcher, generator: Generator | None = None, k: int = 5, doc: str | None = None,
+    on_sentence: Callable[[Sentence], None] | None = None,
+) -> Answer:  # fmt: skip
+    """Answer `question` from the index. `generator` None means the extractive backend. Verified
+    sentences are passed to `on_sentence` as soon as each is complete (streaming)."""
+    start = time.perf_counter()
+    hits = searcher.search(question, k=k, doc=doc)
+    searched = time.perf_counter()
+    dropped: list[str] = []
+    if generator is None:
+        sentences, refused = extract(question, hits, searcher)
+        for sentence in sentences:
+            if on_sentence:
+                on_sentence(sentence)
+    else:
+        sentences, dropped, refused = _generate(question, hits, generator, on_sentence)
+        expectation = expected(question)
+        if expectation is not None and not any(holds(expectation, s.text) for s in sentences):
+            refused = True  # the supported text lacks the kind of answer asked for
+        refused = refused or not sentences
+    done = time.perf_counter()
+    timings = (("retrieve", (searched - start) * 1000), ("generate", (done - searched) * 1000),
+               ("total", (done - start) * 1000))  # fmt: skip
+    backend = generator.name if generator else "extractive"
+    if refused:
+        see_also = tuple(Citation.of(h.unit) for h in hits[:3])
+        closest = ", ".join(f"{c.doc} ¶{c.para}" for c in see_also)
+        text = f"{REFUSAL} Closest paragraphs: {closest}." if see_also else REFUSAL
+        return Answer(question, text, (), True, backend, see_also=see_also, dropped=tuple(dropped), timings=timings)
+    citations = tuple(dict.fromkeys(c for s in sentences for c in s.citations))
+    return Answer(question, render(sentences), citations, False, backend, tuple(sentences), (), tuple(dropped), timings)
+
+
+def _generate(question, hits, generator: Generator, on_sentence) -> tuple[list[Sentence], list[str], bool]:
+    """Stream the model's reply, verifying each sentence as soon as it is complete."""
+    kept: list[Sentence] = []
+    dropped: list[str] = []
+    refused = False
+    buffer = ""
+
+    def check(text: str) -> None:
+        nonlocal refused
+        sentences, lost, said_no = verify(text, hits)
+        refused = refused or said_no
+        dropped.extend(lost)
+        for sentence in sentences:
+            kept.append(sentence)
+            if on_sentence:
+                on_sentence(sentence)
+
+    for piece in generator.stream(messages(question, hits)):
+        buffer += piece
+        parts = split_sentences(buffer, min_chars=12)
+        if len(parts) > 1:  # all but the last are complete
+            check(" ".join(parts[:-1]))
+            buffer = parts[-1] + buffer[len(buffer.rstrip()) :]  # keep the space before the next piece
+    if buffer.strip():
+        check(buffer)
+    return kept, dropped, refused and not kept
