@@ -28,6 +28,9 @@ class LlamaCppChat(BaseChatModel):
         from llama_cpp import Llama
 
         llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 2, verbose=False, seed=0)
+        architecture = llama.metadata.get("general.architecture", "")
+        if "tokenizer.chat_template" not in llama.metadata and architecture.startswith("gemma"):
+            llama.chat_format = "gemma"  # the shipped GGUF carries no template; llama.cpp would guess llama-2
         return cls(llama=llama, max_tokens=max_tokens)
 
     @property

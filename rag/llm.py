@@ -33,7 +33,10 @@ def make_generator(spec: str, settings: Settings) -> ChatGenerator | None:
     if provider == "extractive":
         return None
     if provider == "local":
-        from rag.llama import LlamaCppChat
+        try:
+            from rag.llama import LlamaCppChat
+        except ImportError:
+            raise BadInput("the local backend needs llama-cpp-python; run `make setup` (it builds it)") from None
 
         path = Path(name) if name else default_gguf(settings.model_cache)
         if not path.is_file():
@@ -49,8 +52,11 @@ def make_generator(spec: str, settings: Settings) -> ChatGenerator | None:
             raise BadInput("give the model name: --llm openai:MODEL (for example openai:gpt-4o-mini)")
         if not key and not settings.openai_base_url:
             raise BadInput("the openai backend needs RAG_OPENAI_API_KEY (or OPENAI_API_KEY), or RAG_OPENAI_BASE_URL")
+        # max_tokens goes in the body under its classic name: ChatOpenAI sends max_completion_tokens, which
+        # OpenAI-compatible servers such as llama.cpp's ignore (they then generate to the context's end).
         model = ChatOpenAI(model=name, base_url=settings.openai_base_url, api_key=key or "not-needed",
-                           temperature=0, max_tokens=settings.llm_max_tokens, max_retries=1, timeout=120)  # fmt: skip
+                           temperature=0, max_retries=1, timeout=120,
+                           extra_body={"max_tokens": settings.llm_max_tokens})  # fmt: skip
         return ChatGenerator(f"openai:{name}", model)
     raise BadInput(f"unknown LLM backend {spec!r}; use extractive, local[:path.gguf] or openai:MODEL")
 

@@ -15,6 +15,7 @@ from rag.sentences import split_sentences
 from rag.types import Answer, Citation, Sentence
 
 REFUSAL = "The documents do not say."
+MAX_REPLY_CHARS = 4000
 
 
 class Generator(Protocol):
@@ -78,7 +79,11 @@ def _generate(question, hits, generator: Generator, on_sentence) -> tuple[list[S
             if on_sentence:
                 on_sentence(sentence)
 
+    received = 0
     for piece in generator.stream(messages(question, hits)):
+        received += len(piece)
+        if received > MAX_REPLY_CHARS:  # a backend that ignores its token limit must not run on forever
+            break
         buffer += piece
         parts = split_sentences(buffer, min_chars=12)
         if len(parts) > 1:  # all but the last are complete
