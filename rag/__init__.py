@@ -3,9 +3,18 @@
 from rag.errors import RagError
 from rag.parse import parse_file
 from rag.settings import Settings
-from rag.types import Document, Hit, Parsed, Unit
+from rag.types import Answer, Citation, Document, Hit, Parsed, Unit
 
-__all__ = ["Document", "Hit", "Parsed", "RagError", "Settings", "Unit", "parse_file", "retriever", "search"]
+__all__ = ["Answer", "Citation", "Document", "Hit", "Parsed", "RagError", "Settings", "Unit", "answer", "parse_file",
+           "retriever", "search"]  # fmt: skip
+
+
+def answer(question: str, *, llm: str | None = None, k: int = 5, doc: str | None = None,
+           settings: Settings | None = None) -> Answer:  # fmt: skip
+    """A verified answer citing numbered paragraphs, or an honest refusal (models load on first call)."""
+    from rag.api import answer as _answer
+
+    return _answer(question, llm=llm, k=k, doc=doc, settings=settings)
 
 
 def search(question: str, *, k: int = 5, doc: str | None = None, settings: Settings | None = None) -> list[Hit]:

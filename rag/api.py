@@ -8,7 +8,7 @@ from rag.embed import ModelEmbedder
 from rag.library import open_searcher
 from rag.retrieve import Searcher
 from rag.settings import Settings
-from rag.types import Hit
+from rag.types import Answer, Hit
 
 
 @lru_cache(maxsize=4)
@@ -29,3 +29,19 @@ def retriever(*, k: int = 5, doc: str | None = None, settings: Settings | None =
     from rag.langchain_retriever import ParaciteRetriever
 
     return ParaciteRetriever(searcher=searcher(settings), k=k, doc=doc)
+
+
+@lru_cache(maxsize=4)
+def _generator(spec: str, settings: Settings):
+    from rag.llm import make_generator
+
+    return make_generator(spec, settings)
+
+
+def answer(question: str, *, llm: str | None = None, k: int = 5, doc: str | None = None,
+           settings: Settings | None = None) -> Answer:  # fmt: skip
+    """A verified answer citing numbered paragraphs, or a refusal; models load once per process."""
+    from rag.pipeline import answer as run
+
+    settings = settings or Settings()
+    return run(question, searcher=searcher(settings), generator=_generator(llm or settings.llm, settings), k=k, doc=doc)

@@ -15,6 +15,7 @@ MIN_RELEVANCE = 0.25  # below this cosine even the best sentence is not about th
 MARGIN = 0.3  # sentences this close to the best one are candidates
 OTHER_UNIT_MARGIN = 0.03
 COVERAGE_WEIGHT = 0.3  # weight of the share of the question's content words found in the sentence
+UNIT_COVERAGE_WEIGHT = 0.4  # weight of the idf-weighted share of the question's terms in the whole unit
 RANK_WEIGHT = 0.15  # prior for sentences of better-ranked paragraphs (chosen with evals/answers.py)
 MAX_SENTENCES = 3
 
@@ -38,9 +39,10 @@ def extract(question: str, hits: Sequence[Hit], searcher: Searcher) -> tuple[lis
         return [], True
     query = searcher.query_vector(question)
     words = terms(question)
+    unit_coverage = {hit.rank: searcher.coverage(question, hit.unit) for hit in hits}
     candidates = [
-        _Candidate(float(vector @ query) + COVERAGE_WEIGHT * _coverage(words, text) + RANK_WEIGHT / hit.rank,
-                   float(vector @ query), hit.rank, text, hit)
+        _Candidate(float(vector @ query) + COVERAGE_WEIGHT * _coverage(words, text) + RANK_WEIGHT / hit.rank
+                   + UNIT_COVERAGE_WEIGHT * unit_coverage[hit.rank], float(vector @ query), hit.rank, text, hit)
         for hit in hits
         for text, vector in searcher.sentences(hit.unit)
     ]  # fmt: skip

@@ -95,6 +95,10 @@ class Searcher:
             self._queries[question] = self.embedder.embed_query(question)
         return self._queries[question]
 
+    def coverage(self, question: str, unit: Unit) -> float:
+        """The idf-weighted share of the question's terms found in `unit` (with its section)."""
+        return self.lexical.coverage(question, self.row_of[(unit.doc, unit.para)])
+
     def sentences(self, unit: Unit) -> list[tuple[str, np.ndarray]]:
         """The sentences of an indexed unit with their stored vectors."""
         rows = self.unit_views[self.row_of[(unit.doc, unit.para)]]
