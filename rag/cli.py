@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rag.errors import BadInput, RagError
@@ -138,30 +138,39 @@ def _questions(question: str) -> Iterator[str]:
             yield line.strip()
 
 
-def _search(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.library import open_searcher
-
-    searcher = open_searcher(settings=settings, embedder=_embedder(settings))
+def _each_question(args: argparse.Namespace, handle: Callable[[str], None]) -> int:
+    """Run `handle` on the question, or on each stdin line for "-": there a bad question is reported
+    in one line and the batch goes on (exit code 2 at the end)."""
     code = 0
     for question in _questions(args.question):
         try:
-            hits = searcher.search(question, k=args.k, doc=args.doc)
+            handle(question)
         except BadInput as exc:
             if args.question != "-":
                 raise
             print(f"rag: error: {exc}", file=sys.stderr)
             code = 2
-            continue
-        if args.jsonl:
-            print(json.dumps({"question": question, "hits": [h.to_json() for h in hits]}, ensure_ascii=False))
-        else:
-            print(f"Q: {question}")
-            for h in hits:
-                u = h.unit
-                print(f"  {h.rank}. {u.doc} ¶{u.para} (p. {u.page}; {u.section or '-'}) [{h.score:.4f}]")
-                print(f"     {u.text[:160]}{'…' if len(u.text) > 160 else ''}")
         sys.stdout.flush()
     return code
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.library import open_searcher
+
+    searcher = open_searcher(settings=settings, embedder=_embedder(settings))
+
+    def handle(question: str) -> None:
+        hits = searcher.search(question, k=args.k, doc=args.doc)
+        if args.jsonl:
+            print(json.dumps({"question": question, "hits": [h.to_json() for h in hits]}, ensure_ascii=False))
+            return
+        print(f"Q: {question}")
+        for h in hits:
+            u = h.unit
+            print(f"  {h.rank}. {u.doc} ¶{u.para} (p. {u.page}; {u.section or '-'}) [{h.score:.4f}]")
+            print(f"     {u.text[:160]}{'…' if len(u.text) > 160 else ''}")
+
+    return _each_question(args, handle)
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -171,29 +180,22 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
     searcher = open_searcher(settings=settings, embedder=_embedder(settings))
     generator = make_generator(args.llm or settings.llm, settings)
-    code = 0
-    for question in _questions(args.question):
+
+    def handle(question: str) -> None:
+        if args.question == "-" and not args.jsonl:
+            print(f"Q: {question}")
         streamed = []
 
-        def show(sentence, streamed=streamed) -> None:
+        def show(sentence) -> None:  # verified sentences appear as the model writes them
             if not args.jsonl:
                 marks = "".join(c.marker for c in sentence.citations)
                 print(("" if not streamed else " ") + f"{sentence.text} {marks}", end="", flush=True)
                 streamed.append(sentence)
 
-        try:
-            result = answer(question, searcher=searcher, generator=generator, k=args.k, doc=args.doc, on_sentence=show)
-        except BadInput as exc:
-            if args.question != "-":
-                raise
-            print(f"rag: error: {exc}", file=sys.stderr)
-            code = 2
-            continue
+        result = answer(question, searcher=searcher, generator=generator, k=args.k, doc=args.doc, on_sentence=show)
         if args.jsonl:
-            print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
-            continue
-        if args.question == "-":
-            print(f"\nQ: {question}")
+            print(json.dumps(result.to_json(), ensure_ascii=False))
+            return
         if result.refused:
             print(result.text)
         else:
@@ -202,7 +204,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"  {c.marker} p. {c.page}; {c.section or '-'}: {c.text[:140]}{'…' if len(c.text) > 140 else ''}")
         for lost in result.dropped:
             print(f"  (dropped, no retrieved paragraph supports it: {lost[:100]})", file=sys.stderr)
-    return code
+
+    return _each_question(args, handle)
 
 
 COMMANDS = {"parse": _parse, "ingest": _ingest, "docs": _docs, "remove": _remove, "search": _search, "ask": _ask}

@@ -137,3 +137,16 @@ def test_cli_ingest_docs_remove_and_damage(tmp_path):
     assert broken.returncode == 1 and "Traceback" not in broken.stderr
     assert broken.stderr.strip().startswith("rag: error: the index in") and "is damaged" in broken.stderr
     assert len(broken.stderr.strip().splitlines()) == 1
+
+
+def test_ask_extractive_cli(index):
+    run = _rag(index, "ask", "-", "--jsonl", "--doc", "S/2020/754",
+               stdin="How many Member States contributed to the report?\nWhat is the budget of the prisons project?\n")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    good, unknown = [json.loads(line) for line in run.stdout.splitlines()]
+    assert not good["refused"] and "50 Member States" in good["answer"] and "[S/2020/754 ¶3]" in good["answer"]
+    assert good["citations"][0]["para"] == "3" and good["citations"][0]["text"].startswith("The present report")
+    assert unknown["refused"] and unknown["citations"] == [] and unknown["see_also"]
+    assert unknown["answer"].startswith("The documents do not say.")
+    streamed = _rag(index, "ask", "How many Member States contributed to the report?")
+    assert streamed.returncode == 0 and "[S/2020/754 ¶3]" in streamed.stdout
