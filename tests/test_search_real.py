@@ -140,8 +140,8 @@ def test_cli_ingest_docs_remove_and_damage(tmp_path):
 
 
 def test_ask_extractive_cli(index):
-    run = _rag(index, "ask", "-", "--jsonl", "--doc", "S/2020/754",
-               stdin="How many Member States contributed to the report?\nWhat is the budget of the prisons project?\n")  # fmt: skip
+    questions = "How many Member States contributed to the report?\nWhat is the budget of the prisons project?\n"
+    run = _rag(index, "ask", "-", "--jsonl", "--doc", "S/2020/754", stdin=questions)
     assert run.returncode == 0, run.stderr
     good, unknown = [json.loads(line) for line in run.stdout.splitlines()]
     assert not good["refused"] and "50 Member States" in good["answer"] and "[S/2020/754 ¶3]" in good["answer"]
