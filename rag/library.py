@@ -62,9 +62,10 @@ def ingest(
         # per document: its view vectors and, for each, the owning unit's index within the document
         vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if not rebuild:
-            doc_of_row = [snapshot.units[o].doc for o in snapshot.owners]
-            for doc in documents:
-                rows = [r for r, d in enumerate(doc_of_row) if d == doc]
+            rows_of: dict[str, list[int]] = {doc: [] for doc in documents}
+            for row, owner in enumerate(snapshot.owners):
+                rows_of[snapshot.units[owner].doc].append(row)
+            for doc, rows in rows_of.items():
                 vectors[doc] = (snapshot.vectors[rows], snapshot.owners[rows] - first.get(doc, 0))
         added, replaced, unchanged, failed = [], [], [], []
         bar = tqdm(files, desc="ingest", unit="file", disable=not progress, file=sys.stderr, leave=False)
@@ -87,15 +88,17 @@ def ingest(
         if not (added or replaced or rebuild):
             return IngestReport(unchanged=tuple(unchanged), failed=tuple(failed))
         todo = [doc for doc in documents if doc not in vectors]
-        texts, owners = [], []
+        texts: list[str] = []
+        spans: dict[str, tuple[int, list[int]]] = {}  # doc: (first row in `texts`, owner of each of its rows)
         for doc in todo:
+            owners: list[int] = []
+            spans[doc] = (len(texts), owners)
             for i, unit in enumerate(units[doc]):
                 texts += (v := views(unit))
-                owners += [(doc, i)] * len(v)
+                owners += [i] * len(v)
         fresh = _embed(embedder, texts, progress)
-        for doc in todo:
-            rows = [r for r, (d, _) in enumerate(owners) if d == doc]
-            vectors[doc] = (fresh[rows], np.array([owners[r][1] for r in rows], dtype=np.int64))
+        for doc, (start, owners) in spans.items():
+            vectors[doc] = (fresh[start : start + len(owners)], np.array(owners, dtype=np.int64))
         new = _snapshot(embedder, documents, units, vectors)
         store.save(settings.index, new, model=embedder.name, hnsw_threshold=settings.hnsw_threshold)
     return IngestReport(tuple(added), tuple(replaced), tuple(unchanged), tuple(failed))

@@ -85,7 +85,7 @@ def parse_pages(pages: list[str], *, ocr: bool, stem: str, source: str = "", sha
                 footnotes[-1] = replace(footnotes[-1], lines=footnotes[-1].lines + note.lines)
             else:
                 footnotes.append(replace(note, continues=False))
-    vocab = vocabulary("\n".join(ln.text for ln in body) + "\n".join(" ".join(f.lines) for f in footnotes))
+    vocab = vocabulary("\n".join([*(ln.text for ln in body), *(" ".join(f.lines) for f in footnotes)]))
     doc = symbol or stem
     seg = segment(body, doc=doc, ocr=ocr, vocab=vocab)
     notes_units = [

@@ -54,8 +54,10 @@ class Searcher:
         self.lexical = Lexical([lexical_text(u) for u in self.units])
         self.doc_lexical = {doc: Lexical([lexical_text(self.units[i]) for i in rows])
                             for doc, rows in self.unit_rows.items()}  # fmt: skip
-        doc_of_view = np.array([doc_key(self.units[o].doc) for o in self.owners]) if len(self.owners) else None
-        self.view_rows = {doc: np.flatnonzero(doc_of_view == doc) for doc in self.unit_rows}
+        view_rows: dict[str, list[int]] = defaultdict(list)
+        for row, owner in enumerate(self.owners):
+            view_rows[doc_key(self.units[owner].doc)].append(row)
+        self.view_rows = {doc: np.array(view_rows[doc], dtype=np.int64) for doc in self.unit_rows}
 
     def search(self, question: str, *, k: int = 5, doc: str | None = None) -> list[Hit]:
         """The `k` best units for `question`, optionally within one document."""
