@@ -30,6 +30,7 @@ K = 5
 def evaluate(searcher, generator, gold: list[dict], *, scoped: bool) -> dict[str, float]:
     """Run every gold question through one backend and score the answers."""
     facts, precise, cited_gold, refused_ok, false_refusals, outside, latencies = [], [], [], [], [], 0, []
+    lengths = []
     rows = []
     for g in gold:
         doc = g["doc"] if scoped else None
@@ -47,6 +48,8 @@ def evaluate(searcher, generator, gold: list[dict], *, scoped: bool) -> dict[str
             facts.append(not result.refused and all(f.lower() in text for f in g["key_facts"]))
             cited_gold.append(any(c in gold_units for c in cites))
             precise.extend(c in gold_units for c in cites)
+            if not result.refused:
+                lengths.append(len(result.text.split()))
         rows.append({"id": g["id"], "refused": result.refused, "answer": result.text, "citations": cites})
     return {
         "questions": len(gold),
@@ -56,6 +59,7 @@ def evaluate(searcher, generator, gold: list[dict], *, scoped: bool) -> dict[str
         "unanswerable refused": statistics.fmean(refused_ok),
         "false refusals": statistics.fmean(false_refusals),
         "citations to units not retrieved": outside,
+        "median answer words": statistics.median(lengths) if lengths else 0.0,
         "p50 latency ms": statistics.median(latencies),
         "_rows": rows,
     }

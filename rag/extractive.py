@@ -7,16 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer_type import expected, holds
-from rag.lexical import terms
 from rag.retrieve import Searcher
 from rag.types import Citation, Hit, Sentence
 
 MIN_RELEVANCE = 0.25  # below this cosine even the best sentence is not about the question
 MARGIN = 0.3  # sentences this close to the best one are candidates
-OTHER_UNIT_MARGIN = 0.03
-COVERAGE_WEIGHT = 0.3  # weight of the share of the question's content words found in the sentence
-UNIT_COVERAGE_WEIGHT = 0.4  # weight of the idf-weighted share of the question's terms in the whole unit
-RANK_WEIGHT = 0.15  # prior for sentences of better-ranked paragraphs (chosen with evals/answers.py)
 MAX_SENTENCES = 3
 
 
@@ -29,23 +24,16 @@ class _Candidate:
     hit: Hit
 
 
-def _coverage(question: frozenset[str], sentence: str) -> float:
-    return len(question & terms(sentence)) / len(question) if question else 0.0
-
-
 def extract(question: str, hits: Sequence[Hit], searcher: Searcher) -> tuple[list[Sentence], bool]:
     """Pick answer sentences from `hits`; returns (sentences, refused)."""
     if not hits:
         return [], True
-    query = searcher.query_vector(question)
-    words = terms(question)
-    unit_coverage = {hit.rank: searcher.coverage(question, hit.unit) for hit in hits}
     candidates = [
-        _Candidate(float(vector @ query) + COVERAGE_WEIGHT * _coverage(words, text) + RANK_WEIGHT / hit.rank
-                   + UNIT_COVERAGE_WEIGHT * unit_coverage[hit.rank], float(vector @ query), hit.rank, text, hit)
+        _Candidate(score + prior, cosine, hit.rank, text, hit)
         for hit in hits
-        for text, vector in searcher.sentences(hit.unit)
-    ]  # fmt: skip
+        for prior in [searcher.unit_prior(question, hit.unit, hit.rank)]
+        for text, cosine, score in searcher.sentence_scores(question, hit.unit)
+    ]
     candidates.sort(key=lambda c: (-c.score, c.rank))
     best = candidates[0]
     if best.cosine < MIN_RELEVANCE:
@@ -56,14 +44,14 @@ def extract(question: str, hits: Sequence[Hit], searcher: Searcher) -> tuple[lis
         pool = [c for c in pool if holds(expectation, c.text)]
         if not pool:
             return [], True
-    # The best sentence; more sentences of the same unit when nearly as good (lists, details); another
-    # unit's sentence only when it is as good (questions spanning paragraphs).
-    chosen: list[_Candidate] = [pool[0]]
-    for c in pool[1:]:
-        if len(chosen) == MAX_SENTENCES:
-            break
-        same_unit = c.hit.unit == chosen[0].hit.unit
-        if c.score >= pool[0].score - (MARGIN if same_unit else OTHER_UNIT_MARGIN):
-            chosen.append(c)
-    chosen.sort(key=lambda c: (c.rank, c.hit.unit.text.find(c.text)))  # reading order within a unit
-    return [Sentence(f"“{c.text}”", (Citation.of(c.hit.unit),), True) for c in chosen], False
+    # One unit is cited (a second unit's sentence was wrong more often than right on the gold questions):
+    # its best sentence; the sentence after it (a paragraph's opening statement is usually made specific
+    # by the next one: "… specific agencies." → "… financial intelligence units …"); then its other
+    # sentences nearly as good as the best (lists, details); in reading order.
+    best, unit = pool[0], pool[0].hit.unit
+    texts = [text for text, _, _ in searcher.sentence_scores(question, unit)]
+    after = texts.index(best.text) + 1
+    others = [c.text for c in pool[1:] if c.hit.unit == unit]
+    picked = list(dict.fromkeys([best.text, *texts[after : after + 1], *others]))[:MAX_SENTENCES]
+    picked.sort(key=texts.index)
+    return [Sentence(f"“{text}”", (Citation.of(unit),), True) for text in picked], False

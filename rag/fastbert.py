@@ -55,6 +55,18 @@ class FastBert:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Normalised mean-pooled embeddings, one row per text."""
+        return self._forward(texts)[0]
+
+    def encode_tokens(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+        """The embedding of `text`, its token ids, normalised contextual token vectors and word pieces
+        (the special tokens left out)."""
+        pooled, x, batch = self._forward([text])
+        keep = [i for i, special in enumerate(batch[0].special_tokens_mask) if not special]
+        tokens = self.torch.nn.functional.normalize(x[0, keep], dim=-1).numpy().astype(np.float32)
+        ids = np.asarray(batch[0].ids, dtype=np.int32)[keep]
+        return pooled[0], ids, tokens, tuple(batch[0].tokens[i] for i in keep)
+
+    def _forward(self, texts: Sequence[str]):
         torch, F, w = self.torch, self.torch.nn.functional, self.w
         batch = self.tokenizer.encode_batch(list(texts))
         ids = torch.tensor([b.ids for b in batch])
@@ -82,7 +94,7 @@ class FastBert:
             out = F.linear(inner, w[f"{p}output.dense.weight"], w[f"{p}output.dense.bias"])
             x = self._norm(x + out, f"{p}output.LayerNorm")
         pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1e-9)
-        return F.normalize(pooled, dim=-1).numpy().astype(np.float32)
+        return F.normalize(pooled, dim=-1).numpy().astype(np.float32), x, batch
 
     def _norm(self, x, name: str):
         return self.torch.nn.functional.layer_norm(

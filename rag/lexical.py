@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 import bm25s
 import numpy as np
@@ -17,9 +18,14 @@ def _tokens(texts: Sequence[str]) -> list[list[str]]:
     return bm25s.tokenize(list(texts), stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
 
 
+@lru_cache(maxsize=8192)
+def _query_tokens(text: str) -> tuple[str, ...]:
+    return tuple(_tokens([text])[0])
+
+
 def terms(text: str) -> frozenset[str]:
     """The stemmed content words of `text` (English stopwords removed)."""
-    return frozenset(_tokens([text])[0])
+    return frozenset(_query_tokens(text))
 
 
 class Lexical:
@@ -41,7 +47,7 @@ class Lexical:
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Row ids and BM25 scores of the best `k` rows (positive scores only)."""
-        known = [t for t in _tokens([query])[0] if t in self.idf]
+        known = [t for t in _query_tokens(query) if t in self.idf]
         if not known:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         mask = None
@@ -55,7 +61,7 @@ class Lexical:
     def coverage(self, query: str, row: int) -> float:
         """Share of the query's terms, weighted by rarity (idf), that occur in unit `row`: near 1 when a
         paragraph shares the question's distinctive words, near 0 for a paraphrase."""
-        terms = set(_tokens([query])[0])
+        terms = set(_query_tokens(query))
         unseen = self._idf(0)  # a term no unit has counts fully against lexical evidence
         total = sum(self.idf.get(t, unseen) for t in terms)
         return sum(self.idf[t] for t in terms & self.terms[row]) / total if total else 0.0

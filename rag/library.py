@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from rag import store
-from rag.embed import Embedder
+from rag.embed import Embedder, Tokens
 from rag.errors import BadInput, RagError
 from rag.parse import PARSER_VERSION, SUPPORTED, parse_file
 from rag.retrieve import Searcher, doc_key, views
@@ -50,8 +50,13 @@ def ingest(
     files = expand(paths)
     with store.writer_lock(settings.index):
         store.prune(settings.index)
-        loaded = store.load(settings.index, fingerprint=None if rebuild else embedder.fingerprint)
-        snapshot = loaded[0] if loaded else Snapshot.empty(embedder.fingerprint, PARSER_VERSION, embedder.dim)
+        snapshot = Snapshot.empty(embedder.fingerprint, PARSER_VERSION, embedder.dim)
+        if rebuild:  # only the units are kept (from an index of any model or schema); all is embedded again
+            if catalogue := store.load_units(settings.index):
+                parser, documents_before, units_before = catalogue
+                snapshot = replace(snapshot, parser=parser, documents=documents_before, units=units_before)
+        elif loaded := store.load(settings.index, fingerprint=embedder.fingerprint):
+            snapshot = loaded[0]
         known = {d.sha256: d for d in snapshot.documents} if snapshot.parser == PARSER_VERSION else {}
         documents = {d.id: d for d in snapshot.documents}
         units: dict[str, list[Unit]] = {d.id: [] for d in snapshot.documents}
@@ -59,14 +64,18 @@ def ingest(
         for i, unit in enumerate(snapshot.units):
             units[unit.doc].append(unit)
             first.setdefault(unit.doc, i)
-        # per document: its view vectors and, for each, the owning unit's index within the document
+        # per document: its view vectors, for each the owning unit's index within the document, and the
+        # tokens of each of its units
         vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        tokens: dict[str, list[Tokens]] = {doc: [] for doc in documents}
         if not rebuild:
             rows_of: dict[str, list[int]] = {doc: [] for doc in documents}
             for row, owner in enumerate(snapshot.owners):
                 rows_of[snapshot.units[owner].doc].append(row)
             for doc, rows in rows_of.items():
                 vectors[doc] = (snapshot.vectors[rows], snapshot.owners[rows] - first.get(doc, 0))
+            for i, unit in enumerate(snapshot.units):
+                tokens[unit.doc].append(snapshot.unit_tokens(i))
         added, replaced, unchanged, failed = [], [], [], []
         bar = tqdm(files, desc="ingest", unit="file", disable=not progress, file=sys.stderr, leave=False)
         for path in bar:
@@ -89,17 +98,20 @@ def ingest(
             return IngestReport(unchanged=tuple(unchanged), failed=tuple(failed))
         todo = [doc for doc in documents if doc not in vectors]
         texts: list[str] = []
+        wholes: list[int] = []  # the rows of `texts` that are whole units (embedded with their tokens)
         spans: dict[str, tuple[int, list[int]]] = {}  # doc: (first row in `texts`, owner of each of its rows)
         for doc in todo:
             owners: list[int] = []
             spans[doc] = (len(texts), owners)
             for i, unit in enumerate(units[doc]):
+                wholes.append(len(texts))
                 texts += (v := views(unit))
                 owners += [i] * len(v)
-        fresh = _embed(embedder, texts, progress)
+        fresh, fresh_tokens = _embed(embedder, texts, wholes, progress)
         for doc, (start, owners) in spans.items():
             vectors[doc] = (fresh[start : start + len(owners)], np.array(owners, dtype=np.int64))
-        new = _snapshot(embedder, documents, units, vectors)
+            tokens[doc] = [fresh_tokens[start + j] for j in range(len(owners)) if start + j in fresh_tokens]
+        new = _snapshot(embedder, documents, units, vectors, tokens)
         store.save(settings.index, new, model=embedder.name, hnsw_threshold=settings.hnsw_threshold)
     return IngestReport(tuple(added), tuple(replaced), tuple(unchanged), tuple(failed))
 
@@ -116,9 +128,10 @@ def remove(doc: str, *, settings: Settings, embedder: Embedder) -> Document:
         renumber = {old: new for new, old in enumerate(keep_units)}
         keep_rows = [r for r, o in enumerate(snap.owners) if int(o) in renumber]
         owners = np.array([renumber[int(snap.owners[r])] for r in keep_rows], dtype=np.int64)
+        token_ids, tokens, offsets = _concat_tokens([snap.unit_tokens(i) for i in keep_units], snap.tokens.shape[1])
         store.save(settings.index, Snapshot(
             snap.fingerprint, snap.parser, tuple(d for d in snap.documents if d.id != match.id),
-            tuple(snap.units[i] for i in keep_units), snap.vectors[keep_rows], owners,
+            tuple(snap.units[i] for i in keep_units), snap.vectors[keep_rows], owners, token_ids, tokens, offsets,
         ), model=embedder.name, hnsw_threshold=settings.hnsw_threshold)  # fmt: skip
     return match
 
@@ -150,7 +163,7 @@ def documents(*, settings: Settings, embedder: Embedder) -> list[tuple[Document,
 
 def _snapshot(
     embedder: Embedder, documents: dict[str, Document], units: dict[str, list[Unit]],
-    vectors: dict[str, tuple[np.ndarray, np.ndarray]],
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]], tokens: dict[str, list[Tokens]],
 ) -> Snapshot:  # fmt: skip
     """Concatenate per-document units and views into one snapshot, owners renumbered globally."""
     order, offset, owners = list(documents), 0, []
@@ -158,16 +171,44 @@ def _snapshot(
         owners.append(vectors[doc][1] + offset)
         offset += len(units[doc])
     empty = np.zeros((0, embedder.dim), np.float32)
+    token_ids, token_vectors, offsets = _concat_tokens([t for d in order for t in tokens[d]], embedder.dim)
     return Snapshot(
         embedder.fingerprint, PARSER_VERSION, tuple(documents[d] for d in order),
         tuple(u for d in order for u in units[d]),
         np.concatenate([vectors[d][0] for d in order]) if order else empty,
         np.concatenate(owners) if owners else np.zeros(0, np.int64),
+        token_ids, token_vectors, offsets,
     )  # fmt: skip
 
 
-def _embed(embedder: Embedder, texts: list[str], progress: bool) -> np.ndarray:
-    batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
-    out = [embedder.embed_documents(b) for b in tqdm(batches, desc="embed", unit="batch", disable=not progress,
-                                                        file=sys.stderr, leave=False)]  # fmt: skip
-    return np.concatenate(out) if out else np.zeros((0, embedder.dim), dtype=np.float32)
+def _concat_tokens(per_unit: list[Tokens], dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-unit (ids, int8 vectors) as the snapshot's flat arrays and offsets."""
+    offsets = np.zeros(len(per_unit) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(ids) for ids, _ in per_unit])
+    if not per_unit:
+        return np.zeros(0, np.int32), np.zeros((0, dim), np.int8), offsets
+    return (np.concatenate([ids for ids, _ in per_unit]).astype(np.int32),
+            np.concatenate([v for _, v in per_unit]).astype(np.int8), offsets)  # fmt: skip
+
+
+def _embed(
+    embedder: Embedder, texts: list[str], whole: list[int], progress: bool
+) -> tuple[np.ndarray, dict[int, Tokens]]:
+    """Vectors of every view in `texts`; the rows in `whole` (whole units) are embedded with their
+    tokens, which are returned by row, quantised."""
+    is_whole = set(whole)
+    parts = [i for i in range(len(texts)) if i not in is_whole]
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    tokens: dict[int, Tokens] = {}
+    batches = [(True, whole[i : i + 64]) for i in range(0, len(whole), 64)]
+    batches += [(False, parts[i : i + 64]) for i in range(0, len(parts), 64)]
+    for with_tokens, rows in tqdm(batches, desc="embed", unit="batch", disable=not progress, file=sys.stderr,
+                                  leave=False):  # fmt: skip
+        batch = [texts[i] for i in rows]
+        if with_tokens:
+            vectors, batch_tokens = embedder.embed_with_tokens(batch)
+            tokens.update({row: (ids, store.quantise(v)) for row, (ids, v) in zip(rows, batch_tokens, strict=True)})
+        else:
+            vectors = embedder.embed_documents(batch)
+        out[rows] = vectors
+    return out, tokens

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     dense_weight: float = 1.0
     lexical_weight: float = 2.0
     lexical_confidence_power: float = 2.0
+    # The fused ranking's best `rerank_depth` units are reranked by their evidence (rag/retrieve.py); 0: off.
+    rerank_depth: int = 10
     # Answering: "extractive" (no LLM), "local" or "local:/path/to/model.gguf" (llama.cpp), "openai:MODEL"
     # (any OpenAI-compatible endpoint at openai_base_url; the key is read from RAG_OPENAI_API_KEY or OPENAI_API_KEY).
     llm: str = "extractive"

@@ -19,9 +19,10 @@ import numpy as np
 from rag.errors import IndexProblem, RagError
 from rag.types import Document, Unit
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: token vectors for reranking
 _CURRENT = "CURRENT"
-_FILES = ("documents.json", "units.jsonl", "vectors.npy", "owners.npy", "vectors.faiss")
+_FILES = ("documents.json", "units.jsonl", "vectors.npy", "owners.npy", "vectors.faiss", "token_ids.npy",
+          "tokens.npy", "token_offsets.npy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +35,25 @@ class Snapshot:
     units: tuple[Unit, ...]
     vectors: np.ndarray  # float32, normalised: one row per view (a unit, or one of its sentences)
     owners: np.ndarray  # int64: the unit each vector row belongs to
+    token_ids: np.ndarray  # int32: the tokens of every unit's text, unit after unit
+    tokens: np.ndarray  # int8: their contextual vectors, quantised (see `quantise`)
+    token_offsets: np.ndarray  # int64: unit u's tokens are rows token_offsets[u]:token_offsets[u + 1]
 
     @classmethod
     def empty(cls, fingerprint: str, parser: int, dim: int) -> Snapshot:
         """A snapshot with no documents."""
-        return cls(fingerprint, parser, (), (), np.zeros((0, dim), dtype=np.float32), np.zeros(0, dtype=np.int64))
+        return cls(fingerprint, parser, (), (), np.zeros((0, dim), dtype=np.float32), np.zeros(0, dtype=np.int64),
+                   np.zeros(0, dtype=np.int32), np.zeros((0, dim), dtype=np.int8), np.zeros(1, dtype=np.int64))
+
+    def unit_tokens(self, unit: int) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and quantised token vectors of unit number `unit`."""
+        start, end = self.token_offsets[unit], self.token_offsets[unit + 1]
+        return self.token_ids[start:end], self.tokens[start:end]
+
+
+def quantise(vectors: np.ndarray) -> np.ndarray:
+    """Normalised vectors as int8 (a quarter of float32's size; cosines change by under 0.01)."""
+    return np.clip(np.rint(vectors * 127), -127, 127).astype(np.int8)
 
 
 class VectorIndex:
@@ -78,16 +93,11 @@ class VectorIndex:
 
 def load(folder: Path, *, fingerprint: str | None) -> tuple[Snapshot, VectorIndex] | None:
     """Open the current generation; None when the folder holds no index yet. A `fingerprint` other
-    than the one the vectors were made with is an error (None skips that check, for a rebuild)."""
-    current = folder / _CURRENT
-    if not current.exists():
+    than the one the vectors were made with is an error (None skips that check)."""
+    opened = _open(folder, _FILES)
+    if opened is None:
         return None
-    gen = folder / current.read_text().strip()
-    rebuild = f"delete {str(folder)!r} and run `rag ingest` again"
-    try:
-        manifest = json.loads((gen / "manifest.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise IndexProblem(f"the index in {str(folder)!r} is damaged (manifest unreadable: {exc}); {rebuild}") from None
+    gen, manifest, documents, units = opened
     if manifest.get("schema") != SCHEMA_VERSION:
         raise IndexProblem(f"the index in {str(folder)!r} has schema {manifest.get('schema')!r}, this Paracite reads "
                           f"{SCHEMA_VERSION}; rebuild it with `rag ingest --rebuild`")  # fmt: skip
@@ -97,20 +107,50 @@ def load(folder: Path, *, fingerprint: str | None) -> tuple[Snapshot, VectorInde
             f"not with the embedding model now configured ({fingerprint}); rebuild it with `rag ingest --rebuild` "
             f"or set RAG_EMBED_MODEL={manifest['model']}"
         )
-    for name in _FILES:
+    vectors, owners, token_ids, tokens, offsets = (np.load(gen / f"{name}.npy", allow_pickle=False)
+                                                   for name in ("vectors", "owners", "token_ids", "tokens",
+                                                                "token_offsets"))  # fmt: skip
+    index = VectorIndex(faiss.read_index(str(gen / "vectors.faiss")))
+    if not (len(owners) == len(vectors) == index.index.ntotal and (owners < len(units)).all()
+            and len(offsets) == len(units) + 1 and offsets[-1] == len(token_ids) == len(tokens)):  # fmt: skip
+        raise IndexProblem(f"the index in {str(folder)!r} is inconsistent (unit and vector counts differ); "
+                           f"{_REBUILD.format(folder=str(folder))}")  # fmt: skip
+    snapshot = Snapshot(manifest["fingerprint"], manifest["parser"], documents, units, vectors, owners,
+                        token_ids, tokens, offsets)  # fmt: skip
+    return snapshot, index
+
+
+def load_units(folder: Path) -> tuple[int, tuple[Document, ...], tuple[Unit, ...]] | None:
+    """The parser version, documents and units of the current generation, whatever its schema or model
+    (what a rebuild embeds again); None when the folder holds no index yet."""
+    opened = _open(folder, ("documents.json", "units.jsonl"))
+    return None if opened is None else (opened[1]["parser"], opened[2], opened[3])
+
+
+_REBUILD = "delete {folder!r} and run `rag ingest` again"
+
+
+def _open(folder: Path, files: tuple[str, ...]) -> tuple[Path, dict, tuple[Document, ...], tuple[Unit, ...]] | None:
+    """The current generation's folder, manifest, documents and units, with `files` checked against
+    their checksums."""
+    current = folder / _CURRENT
+    if not current.exists():
+        return None
+    gen = folder / current.read_text().strip()
+    rebuild = _REBUILD.format(folder=str(folder))
+    try:
+        manifest = json.loads((gen / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise IndexProblem(f"the index in {str(folder)!r} is damaged (manifest unreadable: {exc}); {rebuild}") from None
+    for name in files:
         path = gen / name
-        if not path.exists() or sha256_file(path) != manifest["files"][name]:
+        if not path.exists() or sha256_file(path) != manifest.get("files", {}).get(name):
             raise IndexProblem(f"the index in {str(folder)!r} is damaged ({name} does not match its checksum); "
                                f"{rebuild}")  # fmt: skip
     documents = tuple(Document(**d) for d in json.loads((gen / "documents.json").read_text()))
     with (gen / "units.jsonl").open(encoding="utf-8") as f:
         units = tuple(Unit(**json.loads(line)) for line in f)
-    vectors = np.load(gen / "vectors.npy", allow_pickle=False)
-    owners = np.load(gen / "owners.npy", allow_pickle=False)
-    index = VectorIndex(faiss.read_index(str(gen / "vectors.faiss")))
-    if not (len(owners) == len(vectors) == index.index.ntotal and (owners < len(units)).all()):
-        raise IndexProblem(f"the index in {str(folder)!r} is inconsistent (unit and vector counts differ); {rebuild}")
-    return Snapshot(manifest["fingerprint"], manifest["parser"], documents, units, vectors, owners), index
+    return gen, manifest, documents, units
 
 
 def save(folder: Path, snapshot: Snapshot, *, model: str, hnsw_threshold: int) -> VectorIndex:
@@ -125,6 +165,9 @@ def save(folder: Path, snapshot: Snapshot, *, model: str, hnsw_threshold: int) -
         f.writelines(json.dumps(u.to_json(), ensure_ascii=False) + "\n" for u in snapshot.units)
     np.save(gen / "vectors.npy", snapshot.vectors.astype(np.float32), allow_pickle=False)
     np.save(gen / "owners.npy", snapshot.owners.astype(np.int64), allow_pickle=False)
+    np.save(gen / "token_ids.npy", snapshot.token_ids.astype(np.int32), allow_pickle=False)
+    np.save(gen / "tokens.npy", snapshot.tokens.astype(np.int8), allow_pickle=False)
+    np.save(gen / "token_offsets.npy", snapshot.token_offsets.astype(np.int64), allow_pickle=False)
     index = VectorIndex.build(snapshot.vectors, hnsw_threshold=hnsw_threshold)
     faiss.write_index(index.index, str(gen / "vectors.faiss"))
     manifest = {

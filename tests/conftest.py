@@ -6,9 +6,11 @@ import json
 import os
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,19 +60,39 @@ class FakeEmbedder:
         self.fingerprint = fingerprint
 
     def embed_documents(self, texts):
-        import zlib
-
-        import numpy as np
-
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
-            for word in text.lower().split():
-                out[i, zlib.crc32(word.strip(".,;:()").encode()) % self.dim] += 1.0
+            for word in _words(text):
+                out[i, _bucket(word, self.dim)] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)
 
+    def embed_with_tokens(self, texts):
+        """Each word is a token: its id and its one-hot vector (no context)."""
+        tokens = []
+        for text in texts:
+            ids = np.array([_bucket(w, 10_000) for w in _words(text)], dtype=np.int32)
+            vectors = np.zeros((len(ids), self.dim), dtype=np.float32)
+            vectors[np.arange(len(ids)), ids % self.dim] = 1.0
+            tokens.append((ids, vectors))
+        return self.embed_documents(texts), tokens
+
     def embed_query(self, text):
         return self.embed_documents([text])[0]
+
+    def embed_query_tokens(self, text):
+        from rag.embed import Query
+
+        vectors, [(ids, tokens)] = self.embed_with_tokens([text])
+        return Query(vectors[0], ids, tokens, tuple(_words(text)))
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".,;:()?") for w in text.lower().split()]
+
+
+def _bucket(word: str, n: int) -> int:
+    return zlib.crc32(word.encode()) % n
 
 
 def un_text(symbol: str, paragraphs: list[str]) -> str:

@@ -126,6 +126,20 @@ def test_extractive_quotes_and_cites_and_refuses(searcher):
     assert refused.refused and refused.see_also
 
 
+def test_extractive_quotes_the_sentence_after_the_best_one(tmp_path):
+    lead = ("Some legislative updates have strengthened the role of specific agencies in countering the "
+            "financing of terrorism.")  # fmt: skip
+    detail = "Member States singled out financial intelligence units and customs authorities."
+    paragraphs = [f"{lead} {detail} Other measures were also taken.", "Prisons separate violent extremist prisoners."]
+    (tmp_path / "doc.txt").write_text(un_text("S/2099/3", paragraphs))
+    settings = Settings(index=tmp_path / "index", corpus=tmp_path)
+    ingest([tmp_path / "doc.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
+    searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    result = answer("Which specific agencies had their role strengthened by legislative updates?", searcher=searcher)
+    assert not result.refused and [c.para for c in result.citations] == ["1"]
+    assert result.text == f"“{lead}” [S/2099/3 ¶1] “{detail}” [S/2099/3 ¶1]"
+
+
 def test_prompt_injection_in_a_document_is_not_obeyed(searcher):
     obeying = ScriptedLLM("HACKED [S/9999/1 ¶99].")  # what a model that follows the injected text writes
     result = answer("What do Member States say about smuggling of migrants?", searcher=searcher, generator=obeying)

@@ -91,6 +91,40 @@ def test_remove_and_document_filter(library):
         remove("S/2099/2", settings=settings, embedder=FakeEmbedder())
 
 
+def test_unit_tokens_stay_with_their_units_through_ingest_and_remove(library):
+    docs, settings = library
+    ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
+
+    def tokens_by_unit():
+        snapshot, _ = store.load(settings.index, fingerprint="fake-1")
+        return {(u.doc, u.para): snapshot.unit_tokens(i) for i, u in enumerate(snapshot.units)}
+
+    before = tokens_by_unit()
+    snapshot, _ = store.load(settings.index, fingerprint="fake-1")
+    for i, unit in enumerate(snapshot.units):  # each unit's tokens are its own text's, quantised
+        ids, vectors = snapshot.unit_tokens(i)
+        [(expected_ids, expected)] = FakeEmbedder().embed_with_tokens([unit.text])[1]
+        assert vectors.dtype == np.int8 and len(ids) == len(vectors) > 0
+        assert np.array_equal(ids, expected_ids) and np.abs(vectors / 127 - expected).max() < 0.01
+    remove("S/2099/2", settings=settings, embedder=FakeEmbedder())
+    after = tokens_by_unit()
+    assert after and set(after) < set(before)
+    for key, (ids, vectors) in after.items():
+        assert np.array_equal(ids, before[key][0]) and np.array_equal(vectors, before[key][1])
+
+
+def test_old_schema_asks_for_a_rebuild(library):
+    docs, settings = library
+    ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
+    manifest_path = settings.index / _generation(settings) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "schema": 1}))
+    with pytest.raises(IndexProblem, match="schema 1.*rag ingest --rebuild"):
+        open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    ingest([docs], settings=settings, embedder=FakeEmbedder(), rebuild=True, progress=False)
+    assert open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False).units
+
+
 def test_first_use_indexes_the_default_corpus(library):
     _, settings = library
     assert not settings.index.exists()
@@ -107,7 +141,7 @@ def test_other_model_is_a_clear_error(library):
     assert open_searcher(settings=settings, embedder=FakeEmbedder("model-b"), progress=False).units
 
 
-@pytest.mark.parametrize("victim", ["vectors.faiss", "units.jsonl", "owners.npy", "manifest.json"])
+@pytest.mark.parametrize("victim", ["vectors.faiss", "units.jsonl", "owners.npy", "tokens.npy", "manifest.json"])
 def test_corrupted_file_is_a_clear_error(library, victim):
     docs, settings = library
     ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)

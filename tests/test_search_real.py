@@ -82,6 +82,40 @@ def test_fast_query_encoder_equals_sentence_transformers():
     slow = embedder.embed_documents(texts)
     fast = np.stack([embedder.embed_query(t) for t in texts])
     assert np.abs(slow - fast).max() < 1e-5
+    vectors, tokens = embedder.embed_with_tokens(texts)  # the pass ingest uses for whole units
+    assert np.abs(vectors - slow).max() < 1e-5
+    for text, (ids, token_vectors) in zip(texts, tokens, strict=True):
+        query = embedder.embed_query_tokens(text)
+        assert np.array_equal(query.token_ids, ids) and np.abs(query.tokens - token_vectors).max() < 1e-4
+        assert np.allclose(np.linalg.norm(token_vectors, axis=1), 1, atol=1e-5)
+    assert embedder.embed_query_tokens(texts[0]).pieces == ("spy", "services", "and", "the", "police")
+    assert len(tokens[1][0]) == 254  # 256 less [CLS] and [SEP]
+
+
+def test_gold_questions_meet_the_retrieval_bar(index):
+    """The acceptance bar on the gold set, with the real model: hit@5 >= 0.95 and hit@1 >= 0.80 within
+    S/2020/754, paraphrased questions found in the top 5 no less often than the others."""
+    from evals.retrieval import load_gold, paracite_ranks, summarise
+    from rag.embed import ModelEmbedder
+    from rag.library import open_searcher
+    from rag.settings import Settings
+
+    settings = Settings(index=index)
+    searcher = open_searcher(settings=settings, embedder=ModelEmbedder(), progress=False)
+    gold = [g for g in load_gold() if g["doc"] == "S/2020/754"]
+    ranks = paracite_ranks(searcher, gold, scoped=True)
+    every = summarise(list(ranks.values()))
+    paraphrase = summarise([ranks[g["id"]] for g in gold if g["type"] == "paraphrase"])
+    rest = summarise([ranks[g["id"]] for g in gold if g["type"] != "paraphrase"])
+    assert every["hit@5"] >= 0.95 and every["hit@1"] >= 0.80, every
+    assert paraphrase["hit@5"] >= rest["hit@5"], (paraphrase, rest)
+    # reranking by evidence (with its in-context word match: "jail" ~ "prison") is what puts the
+    # prison-management paragraph first for this paraphrase
+    question = ("What do jail authorities do to keep convicted militants from winning over the rest of the "
+                "people behind bars?")  # fmt: skip
+    assert searcher.search(question, k=1, doc="S/2020/754")[0].unit.para == "58"
+    searcher.settings = settings.model_copy(update={"rerank_depth": 0})
+    assert searcher.search(question, k=1, doc="S/2020/754")[0].unit.para != "58"
 
 
 def test_kill_9_during_ingest_keeps_the_previous_index(tmp_path):
