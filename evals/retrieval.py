@@ -133,7 +133,7 @@ def main() -> int:
 
 
 def grid(searcher: Searcher, gold: list[dict], settings: Settings) -> None:
-    """Fusion settings side by side (questions searched within their document)."""
+    """Fusion settings, then rerank depths, side by side (questions searched within their document)."""
     print("\n| lexical w | confidence power | rrf k | 754 hit@1 | 754 hit@5 | 754 paraphrase hit@1 | hit@5 "
           "| PDF hit@1 | PDF hit@5 |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -152,6 +152,17 @@ def grid(searcher: Searcher, gold: list[dict], settings: Settings) -> None:
             pdf = m(lambda r: r["doc"] != "S/2020/754")
             print(f"| {lexical} | {power} | {rrf_k} | {s754['hit@1']:.2f} | {s754['hit@5']:.2f} | "
                   f"{para['hit@1']:.2f} | {para['hit@5']:.2f} | {pdf['hit@1']:.2f} | {pdf['hit@5']:.2f} |")
+    print("\n| rerank depth (0: fused ranking only) | 754 hit@1 | 754 hit@5 | 754 paraphrase hit@1 | hit@5 "
+          "| PDF hit@1 | PDF hit@5 |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for depth in (0, 5, 10, 20):
+        searcher.settings = settings.model_copy(update={"rerank_depth": depth})
+        ranks = paracite_ranks(searcher, gold, scoped=True)
+        s754, para, pdf = (summarise([ranks[r["id"]] for r in gold if keep(r)]) for keep in (
+            lambda r: r["doc"] == "S/2020/754", lambda r: r["doc"] == "S/2020/754" and r["type"] == "paraphrase",
+            lambda r: r["doc"] != "S/2020/754"))  # fmt: skip
+        print(f"| {depth} | {s754['hit@1']:.2f} | {s754['hit@5']:.2f} | {para['hit@1']:.2f} | {para['hit@5']:.2f} "
+              f"| {pdf['hit@1']:.2f} | {pdf['hit@5']:.2f} |")  # fmt: skip
     searcher.settings = settings
 
 

@@ -6,7 +6,6 @@ Its vectors equal sentence-transformers' to float precision (tests/test_embed.py
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -86,8 +85,7 @@ class FastBert:
                 .view(n, t, self.heads, head).transpose(1, 2)
                 for name in ("query", "key", "value")
             )  # fmt: skip
-            scores = q @ k.transpose(-1, -2) / math.sqrt(head) + bias
-            context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(n, t, d)
+            context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias).transpose(1, 2).reshape(n, t, d)
             attended = F.linear(context, w[f"{p}attention.output.dense.weight"], w[f"{p}attention.output.dense.bias"])
             x = self._norm(x + attended, f"{p}attention.output.LayerNorm")
             inner = F.gelu(F.linear(x, w[f"{p}intermediate.dense.weight"], w[f"{p}intermediate.dense.bias"]))

@@ -23,9 +23,23 @@ def _query_tokens(text: str) -> tuple[str, ...]:
     return tuple(_tokens([text])[0])
 
 
+_TERMS: dict[str, frozenset[str]] = {}
+
+
+def terms_of(texts: Sequence[str]) -> list[frozenset[str]]:
+    """The stemmed content words of each text (English stopwords removed); remembered, and the texts
+    not seen before are tokenised in one batch."""
+    missing = [t for t in dict.fromkeys(texts) if t not in _TERMS]
+    if missing:
+        if len(_TERMS) > 50_000:
+            _TERMS.clear()
+        _TERMS.update(zip(missing, map(frozenset, _tokens(missing)), strict=True))
+    return [_TERMS[t] for t in texts]
+
+
 def terms(text: str) -> frozenset[str]:
     """The stemmed content words of `text` (English stopwords removed)."""
-    return frozenset(_query_tokens(text))
+    return terms_of([text])[0]
 
 
 class Lexical:

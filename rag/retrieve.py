@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from rag.embed import Embedder, Query
 from rag.errors import BadInput
-from rag.lexical import Lexical, terms
+from rag.lexical import Lexical, terms, terms_of
 from rag.sentences import split_sentences
 from rag.settings import Settings
 from rag.store import Snapshot, VectorIndex
@@ -59,8 +59,8 @@ class Searcher:
     """Searches one loaded index with the models loaded once."""
 
     def __init__(self, snapshot: Snapshot, index: VectorIndex, embedder: Embedder, settings: Settings) -> None:
-        # Searching multiplies small matrices: OpenBLAS threads would only spin, and their busy-waiting
-        # after each product slows the query encoder sharing these two cores about fivefold.
+        # Searching multiplies small matrices: numpy's (and faiss's) OpenBLAS threads would only spin, and
+        # their busy-waiting after each product slowed torch's query encoder on two cores fivefold.
         threadpool_limits(1, user_api="blas")
         self.units, self.documents = snapshot.units, snapshot.documents
         self.owners, self.vectors = snapshot.owners, snapshot.vectors
@@ -139,10 +139,11 @@ class Searcher:
         """(sentence, cosine, score) for each sentence of `unit`: the score adds the share of the
         question's content words that the sentence holds."""
         vector, words = self.query_vector(question), terms(question)
+        sentences = self.sentences(unit)
         out = []
-        for text, sentence_vector in self.sentences(unit):
+        for (text, sentence_vector), sentence_words in zip(sentences, terms_of([t for t, _ in sentences]), strict=True):
             cosine = float(sentence_vector @ vector)
-            covered = len(words & terms(text)) / len(words) if words else 0.0
+            covered = len(words & sentence_words) / len(words) if words else 0.0
             out.append((text, cosine, cosine + COVERAGE_WEIGHT * covered))
         return out
 
@@ -154,6 +155,7 @@ class Searcher:
 
     def _rerank(self, question: str, rows: list[int]) -> list[tuple[int, float]]:
         """`rows` (in fused order) by their evidence: best sentence plus evidence as a whole."""
+        terms_of([text for row in rows for text, _ in self.sentences(self.units[row])])  # one batch for all
         priors = self._priors(question, rows, range(1, len(rows) + 1))
         best = [max(score for _, _, score in self.sentence_scores(question, self.units[row])) for row in rows]
         return sorted(zip(rows, np.add(best, priors).tolist(), strict=True), key=lambda p: -p[1])
@@ -206,7 +208,11 @@ class Searcher:
         usually matches one sentence; the whole unit breaks ties towards the paragraph about it)."""
         query = self.query_vector(question)
         rows, _ = self.index.search(query, depth * 6, allowed)
-        candidates = list(dict.fromkeys(int(self.owners[r]) for r in rows))[:depth]
-        scores = [float((self.vectors[self.unit_views[u]] @ query).max() + self.vectors[self.unit_views[u][0]] @ query)
-                  for u in candidates]  # fmt: skip
-        return [u for _, u in sorted(zip(scores, candidates, strict=True), key=lambda p: (-p[0], p[1]))]
+        candidates = np.array(list(dict.fromkeys(self.owners[rows].tolist()))[:depth], dtype=np.int64)
+        if not len(candidates):
+            return []
+        views_of = [self.unit_views[u] for u in candidates]
+        similarity = self.vectors[np.concatenate(views_of)] @ query
+        starts = np.concatenate([[0], np.cumsum([len(v) for v in views_of])[:-1]])  # each unit's whole view
+        scores = np.maximum.reduceat(similarity, starts) + similarity[starts]
+        return candidates[np.lexsort((candidates, -scores))].tolist()
