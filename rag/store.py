@@ -94,13 +94,10 @@ class VectorIndex:
 def load(folder: Path, *, fingerprint: str | None) -> tuple[Snapshot, VectorIndex] | None:
     """Open the current generation; None when the folder holds no index yet. A `fingerprint` other
     than the one the vectors were made with is an error (None skips that check)."""
-    opened = _open(folder, _FILES)
+    opened = _open(folder, _FILES, schema=True)
     if opened is None:
         return None
     gen, manifest, documents, units = opened
-    if manifest.get("schema") != SCHEMA_VERSION:
-        raise IndexProblem(f"the index in {str(folder)!r} has schema {manifest.get('schema')!r}, this Paracite reads "
-                          f"{SCHEMA_VERSION}; rebuild it with `rag ingest --rebuild`")  # fmt: skip
     if fingerprint is not None and manifest["fingerprint"] != fingerprint:
         raise IndexProblem(
             f"the index in {str(folder)!r} was built with {manifest['model']!r} ({manifest['fingerprint']}), "
@@ -123,16 +120,18 @@ def load(folder: Path, *, fingerprint: str | None) -> tuple[Snapshot, VectorInde
 def load_units(folder: Path) -> tuple[int, tuple[Document, ...], tuple[Unit, ...]] | None:
     """The parser version, documents and units of the current generation, whatever its schema or model
     (what a rebuild embeds again); None when the folder holds no index yet."""
-    opened = _open(folder, ("documents.json", "units.jsonl"))
+    opened = _open(folder, ("documents.json", "units.jsonl"), schema=False)
     return None if opened is None else (opened[1]["parser"], opened[2], opened[3])
 
 
 _REBUILD = "delete {folder!r} and run `rag ingest` again"
 
 
-def _open(folder: Path, files: tuple[str, ...]) -> tuple[Path, dict, tuple[Document, ...], tuple[Unit, ...]] | None:
+def _open(
+    folder: Path, files: tuple[str, ...], *, schema: bool
+) -> tuple[Path, dict, tuple[Document, ...], tuple[Unit, ...]] | None:
     """The current generation's folder, manifest, documents and units, with `files` checked against
-    their checksums."""
+    their checksums (after the schema version, when `schema`)."""
     current = folder / _CURRENT
     if not current.exists():
         return None
@@ -142,6 +141,9 @@ def _open(folder: Path, files: tuple[str, ...]) -> tuple[Path, dict, tuple[Docum
         manifest = json.loads((gen / "manifest.json").read_text())
     except (OSError, ValueError) as exc:
         raise IndexProblem(f"the index in {str(folder)!r} is damaged (manifest unreadable: {exc}); {rebuild}") from None
+    if schema and manifest.get("schema") != SCHEMA_VERSION:
+        raise IndexProblem(f"the index in {str(folder)!r} has schema {manifest.get('schema')!r}, this Paracite reads "
+                          f"{SCHEMA_VERSION}; rebuild it with `rag ingest --rebuild`")  # fmt: skip
     for name in files:
         path = gen / name
         if not path.exists() or sha256_file(path) != manifest.get("files", {}).get(name):

@@ -116,9 +116,12 @@ def test_unit_tokens_stay_with_their_units_through_ingest_and_remove(library):
 def test_old_schema_asks_for_a_rebuild(library):
     docs, settings = library
     ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
-    manifest_path = settings.index / _generation(settings) / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest_path.write_text(json.dumps({**manifest, "schema": 1}))
+    gen = settings.index / _generation(settings)
+    manifest = json.loads((gen / "manifest.json").read_text())
+    for name in ("token_ids.npy", "tokens.npy", "token_offsets.npy"):  # what schema 1 lacked
+        (gen / name).unlink()
+        del manifest["files"][name]
+    (gen / "manifest.json").write_text(json.dumps({**manifest, "schema": 1}))
     with pytest.raises(IndexProblem, match="schema 1.*rag ingest --rebuild"):
         open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
     ingest([docs], settings=settings, embedder=FakeEmbedder(), rebuild=True, progress=False)
