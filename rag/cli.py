@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from rag.errors import BadInput, RagError
 from rag.settings import Settings
 
@@ -58,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)
     try:
-        settings = Settings(**({"index": args.index} if getattr(args, "index", None) else {}))
+        try:
+            settings = Settings(**({"index": args.index} if getattr(args, "index", None) else {}))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = "RAG_" + str(first["loc"][0]).upper() if first["loc"] else "a RAG_ setting"
+            raise BadInput(f"{name}={first.get('input')!r} is not valid: {first['msg']}") from None
         return COMMANDS[args.command](args, settings)
     except RagError as exc:
         print(f"rag: error: {exc}", file=sys.stderr)

@@ -30,8 +30,7 @@ def extract(question: str, hits: Sequence[Hit], searcher: Searcher) -> tuple[lis
         return [], True
     candidates = [
         _Candidate(score + prior, cosine, hit.rank, text, hit)
-        for hit in hits
-        for prior in [searcher.unit_prior(question, hit.unit, hit.rank)]
+        for hit, prior in zip(hits, searcher.unit_priors(question, hits), strict=True)
         for text, cosine, score in searcher.sentence_scores(question, hit.unit)
     ]
     candidates.sort(key=lambda c: (-c.score, c.rank))
@@ -49,7 +48,7 @@ def extract(question: str, hits: Sequence[Hit], searcher: Searcher) -> tuple[lis
     # by the next one: "… specific agencies." → "… financial intelligence units …"); then its other
     # sentences nearly as good as the best (lists, details); in reading order.
     best, unit = pool[0], pool[0].hit.unit
-    texts = [text for text, _, _ in searcher.sentence_scores(question, unit)]
+    texts = [text for text, _ in searcher.sentences(unit)]
     after = texts.index(best.text) + 1
     others = [c.text for c in pool[1:] if c.hit.unit == unit]
     picked = list(dict.fromkeys([best.text, *texts[after : after + 1], *others]))[:MAX_SENTENCES]

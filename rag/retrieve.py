@@ -147,11 +147,11 @@ class Searcher:
             out.append((text, cosine, cosine + COVERAGE_WEIGHT * covered))
         return out
 
-    def unit_prior(self, question: str, unit: Unit, rank: int) -> float:
-        """The evidence of `unit` as a whole, ranked `rank`: its share of the question's terms, a prior
-        for its rank and the in-context word match."""
-        row = self.row_of[(unit.doc, unit.para)]
-        return self._priors(question, [row], [rank])[0]
+    def unit_priors(self, question: str, hits: Sequence[Hit]) -> list[float]:
+        """The evidence of each hit's unit as a whole: its share of the question's terms, a prior for its
+        rank and the in-context word match."""
+        rows = [self.row_of[(h.unit.doc, h.unit.para)] for h in hits]
+        return self._priors(question, rows, [h.rank for h in hits]).tolist()
 
     def _rerank(self, question: str, rows: list[int]) -> list[tuple[int, float]]:
         """`rows` (in fused order) by their evidence: best sentence plus evidence as a whole."""

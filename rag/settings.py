@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import NonNegativeInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     lexical_weight: float = 2.0
     lexical_confidence_power: float = 2.0
     # The fused ranking's best `rerank_depth` units are reranked by their evidence (rag/retrieve.py); 0: off.
-    rerank_depth: int = 10
+    rerank_depth: NonNegativeInt = 10
     # Answering: "extractive" (no LLM), "local" or "local:/path/to/model.gguf" (llama.cpp), "openai:MODEL"
     # (any OpenAI-compatible endpoint at openai_base_url; the key is read from RAG_OPENAI_API_KEY or OPENAI_API_KEY).
     llm: str = "extractive"

@@ -147,3 +147,10 @@ def test_time_bound(rag):
 def test_memory_bound(rag):
     run = rag("parse", str(ROBUSTNESS / "malformed/bug1978317.pdf"), env={"RAG_PDF_MEMORY_MB": "64"}, timeout=60)
     _one_line_error(run, "memory bound", "RAG_PDF_MEMORY_MB")
+
+
+def test_bad_setting_in_the_environment(rag, tmp_path: Path):
+    (tmp_path / "a.txt").write_text("1. Some text about the Council.\n")
+    for value in ("abc", "-1"):
+        _one_line_error(rag("parse", str(tmp_path / "a.txt"), env={"RAG_RERANK_DEPTH": value}),
+                        f"RAG_RERANK_DEPTH='{value}' is not valid")  # fmt: skip
