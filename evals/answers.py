@@ -25,6 +25,12 @@ from rag.retrieve import doc_key  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 K = 5
+GOLD = ROOT / "evals" / "gold.jsonl"
+
+
+def load_gold(path: Path = GOLD) -> list[dict]:
+    """The gold questions of a JSON-lines file."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def evaluate(searcher, generator, gold: list[dict], *, scoped: bool) -> dict[str, float]:
@@ -71,9 +77,10 @@ def main() -> int:
     parser.add_argument("--index", type=Path, help="an index of the default corpus (default: build a fresh one)")
     parser.add_argument("--library", action="store_true", help="search the whole library, not the question's doc")
     parser.add_argument("--limit", type=int, help="only the first N questions (smoke runs)")
+    parser.add_argument("--gold", type=Path, default=GOLD, help="the questions (default: evals/gold.jsonl)")
     parser.add_argument("--out", type=Path, default=ROOT / "evals" / "reports" / "answers.json")
     args = parser.parse_args()
-    gold = [json.loads(line) for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines() if line.strip()]
+    gold = load_gold(args.gold)
     gold = gold[: args.limit] if args.limit else gold
     report = {}
     with tempfile.TemporaryDirectory() as tmp:

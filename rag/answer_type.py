@@ -20,7 +20,8 @@ _MONEY_Q = re.compile(r"\bhow much (?:money|funding|cash)\b|\bbudget\b|\bcost\b"
                       r"|\bhow much .*\b(?:earn|spend|raise|pay)\b", re.I)  # fmt: skip
 _DATE_Q = re.compile(r"^\s*when\b|\b(?:what|which|in what) (?:year|date|month)\b|\bby when\b", re.I)
 _COUNTRY_Q = re.compile(r"^\s*(?:in |from |by )?(?:which|what) "
-                        r"(?:(?!(?:do|does|did|is|are|was|were|has|have)\b)\w+ ){0,2}"
+                        r"(?:(?!(?:do|does|did|is|are|was|were|has|have|had|can|could|should|would|will|must"
+                        r"|may|might)\b)\w+ ){0,2}"
                         r"(?:member states?|states?|countr(?:y|ies)|governments?|nations?)\b", re.I)  # fmt: skip
 _STOP = re.compile(r"^(?:is|are|was|were|did|do|does|have|has|had|in|of|for|to|by|from|during|according|will"
                    r"|would|can|could|the|a|an)$", re.I)  # fmt: skip
@@ -28,10 +29,28 @@ _STOP = re.compile(r"^(?:is|are|was|were|did|do|does|have|has|had|in|of|for|to|b
 _SYMBOLS = re.compile(r"\b[A-Z]{1,6}(?:/[A-Za-z0-9.\-]+)+|\bresolutions? \d+ \(\d{4}\)|\(\d{4}\)|\b\d+/\d+\b")
 _NUMBER = re.compile(r"(?<![\w.])(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
                      r"hundreds?|thousands?|millions?|billions?|twenty|thirty|forty|fifty)(?![\w])", re.I)  # fmt: skip
+# "Few States reported …" answers "how many States …" too, when the counted noun follows the word
+_QUANTIFIER = re.compile(r"few|several|many|most|numerous|all|no|none", re.I)
+_PEOPLE = terms("people persons individuals")  # counted people may be called any of these
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:million|billion)?\s?(?:dollars|euros|USD)\b|\bUS\$")
 _DATE = re.compile(rf"\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b")
 _PERCENT = re.compile(r"\d\s?(?:%|per ?cent)", re.I)
+
+
+# A name: a capitalised word with a lower-case letter ("Lebanon", "Da'esh") or a code with digits
+# ("COVID-19"); acronyms are left out (a report writes "United Nations" where a question says "UN").
+_NAME = re.compile(r"\b[A-Z][\w'’-]*[a-z][\w'’-]*|\b[A-Z]+-\d+\b")
+# Who writes or adopts the documents: named in questions ("according to the Secretary-General") but
+# not necessarily in the text (reports speak in the first person).
+_AUTHORS = frozenset({"secretary-general", "secretary", "general", "council", "security", "assembly"})
+
+
+def names(question: str) -> list[str]:
+    """The names `question` asks about (its first word aside: questions start with a capital)."""
+    first = re.match(r"\W*[\w'’-]+", question)
+    rest = question[first.end() :] if first else question
+    return [n for n in dict.fromkeys(_NAME.findall(rest)) if n.lower() not in _AUTHORS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +71,8 @@ def expected(question: str) -> Expectation | None:
             if _STOP.match(word):
                 break
             words.append(word)
-        return Expectation("count", terms(" ".join(words)))
+        counted = terms(" ".join(words))
+        return Expectation("count", counted | _PEOPLE if counted & _PEOPLE else counted)
     if _DATE_Q.search(question):
         return Expectation("date")
     if _COUNTRY_Q.search(question):
@@ -77,6 +97,8 @@ def holds(expectation: Expectation, text: str) -> bool:
             near = terms(" ".join(words[max(0, i - 3) : i + 6]))
             if not expectation.counted or expectation.counted & near:
                 return True
+        elif _QUANTIFIER.fullmatch(word) and expectation.counted & terms(" ".join(words[i + 1 : i + 3])):
+            return True
     return False
 
 

@@ -47,7 +47,9 @@ def extract(question: str, hits: Sequence[Hit], searcher: Searcher) -> tuple[lis
     # its best sentence; the sentence after it (a paragraph's opening statement is usually made specific
     # by the next one: "… specific agencies." → "… financial intelligence units …"); then its other
     # sentences nearly as good as the best (lists, details); in reading order.
-    best, unit = pool[0], pool[0].hit.unit
+    # The unit is the best-ranked hit with such a sentence (the reranker weighed each unit's evidence).
+    unit = min(pool, key=lambda c: c.rank).hit.unit
+    best = next(c for c in pool if c.hit.unit == unit)
     texts = [text for text, _ in searcher.sentences(unit)]
     after = texts.index(best.text) + 1
     others = [c.text for c in pool[1:] if c.hit.unit == unit]

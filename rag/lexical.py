@@ -72,6 +72,11 @@ class Lexical:
         keep = scores[0] > 0
         return ids[0][keep].astype(np.int64), scores[0][keep]
 
+    def mentions(self, word: str) -> bool:
+        """Whether some unit holds `word` (or a longer form of it: "Syria" in "Syrian")."""
+        stems = _query_tokens(word)
+        return all(stem in self.idf or any(t.startswith(stem) for t in self.idf) for stem in stems)
+
     def coverage(self, query: str, row: int) -> float:
         """Share of the query's terms, weighted by rarity (idf), that occur in unit `row`: near 1 when a
         paragraph shares the question's distinctive words, near 0 for a paraphrase."""

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from rag.answer_type import expected, holds
+from rag.answer_type import expected, holds, names
 from rag.cite import render, verify
 from rag.extractive import extract
 from rag.prompts import messages
@@ -15,6 +15,7 @@ from rag.sentences import split_sentences
 from rag.types import Answer, Citation, Sentence
 
 REFUSAL = "The documents do not say."
+UNCLEAR = "The documents do not clearly say: no paragraph stands out."
 MAX_REPLY_CHARS = 4000
 
 
@@ -35,10 +36,15 @@ def answer(
     """Answer `question` from the index. `generator` None means the extractive backend. Verified
     sentences are passed to `on_sentence` as soon as each is complete (streaming)."""
     start = time.perf_counter()
-    hits = searcher.search(question, k=k, doc=doc)
+    hits = searcher.search(question, k=max(k, 2), doc=doc)
+    clear, hits = searcher.stands_out(hits), hits[:k]
+    unknown = searcher.unmentioned(names(question), doc)
     searched = time.perf_counter()
     dropped: list[str] = []
-    if generator is None:
+    sentences: list[Sentence] = []
+    if unknown or not clear:
+        refused = True  # the question names what the documents never mention, or no paragraph stands out
+    elif generator is None:
         sentences, refused = extract(question, hits, searcher)
         for sentence in sentences:
             if on_sentence:
@@ -56,7 +62,8 @@ def answer(
     if refused:
         see_also = tuple(Citation.of(h.unit) for h in hits[:3])
         closest = ", ".join(f"{c.doc} ¶{c.para}" for c in see_also)
-        text = f"{REFUSAL} Closest paragraphs: {closest}." if see_also else REFUSAL
+        said = f"The documents do not mention {' or '.join(unknown)}." if unknown else REFUSAL if clear else UNCLEAR
+        text = f"{said} Closest paragraphs: {closest}." if see_also else said
         return Answer(question, text, (), True, backend, see_also=see_also, dropped=tuple(dropped), timings=timings)
     citations = tuple(dict.fromkeys(c for s in sentences for c in s.citations))
     return Answer(question, render(sentences), citations, False, backend, tuple(sentences), (), tuple(dropped), timings)

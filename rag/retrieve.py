@@ -7,6 +7,7 @@ question word's best cosine with a word of the unit, in context: "jail" finds "p
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -27,6 +28,9 @@ COVERAGE_WEIGHT = 0.3  # share of the question's content words found in a senten
 UNIT_COVERAGE_WEIGHT = 0.4  # idf-weighted share of the question's terms found in the whole unit
 RANK_WEIGHT = 0.15  # prior for units the fused ranking put first (divided by the fused rank)
 MAXSIM_WEIGHT = 2.0  # question words matched, in context, by words of the unit (idf-weighted mean cosine)
+SECTION_WEIGHT = 0.3  # for a question naming a section ("the section on …"): share of the heading's words it names
+_NAMES_SECTION = re.compile(r"\b(?:section|chapter|heading|part)\b", re.I)
+_NUMBERING = re.compile(r"\b[IVXLC]+\.(?:[A-Z]\b)?|\b[A-Z]\.(?=\s)")  # "II.B", "IV.", "A."
 # Words of a question that say what kind of answer is wanted, not what it is about: left out of the word match.
 QUESTION_WORDS = frozenset({
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had",
@@ -122,6 +126,19 @@ class Searcher:
             best = self._rerank(question, [row for row, _ in best])
         return [Hit(self.units[row], score, rank) for rank, (row, score) in enumerate(best[:k], start=1)]
 
+    def unmentioned(self, words: Sequence[str], doc: str | None = None) -> list[str]:
+        """Those of `words` that no unit (of `doc`, when given) holds."""
+        lexical = self.lexical if doc is None else self.doc_lexical.get(doc_key(doc), self.lexical)
+        return [w for w in words if not lexical.mentions(w)]
+
+    def stands_out(self, hits: Sequence[Hit]) -> bool:
+        """Whether the first of `hits` (a reranked search's, at least two when there are) is evidently
+        the unit that answers: strong evidence, or clearly ahead of the second."""
+        s = self.settings
+        if len(hits) < 2 or not s.rerank_depth:  # nothing to compare, or no evidence scores
+            return True
+        return hits[0].score >= s.answer_min_evidence or hits[0].score - hits[1].score >= s.answer_min_margin
+
     def query(self, question: str) -> Query:
         """The embedded `question` (the last few are kept: answering reuses the search's)."""
         if question not in self._queries:
@@ -163,7 +180,16 @@ class Searcher:
     def _priors(self, question: str, rows: Sequence[int], ranks: Iterable[int]) -> np.ndarray:
         coverage = [self.lexical.coverage(question, row) for row in rows]
         return (UNIT_COVERAGE_WEIGHT * np.array(coverage) + RANK_WEIGHT / np.fromiter(ranks, float, len(rows))
-                + MAXSIM_WEIGHT * self._word_match(question, rows))  # fmt: skip
+                + MAXSIM_WEIGHT * self._word_match(question, rows)
+                + SECTION_WEIGHT * self._section_match(question, rows))  # fmt: skip
+
+    def _section_match(self, question: str, rows: Sequence[int]) -> np.ndarray:
+        """For a question that names a section: the share of each unit's heading words the question holds."""
+        if not _NAMES_SECTION.search(question):
+            return np.zeros(len(rows))
+        asked = terms(question)
+        headings = terms_of([_NUMBERING.sub(" ", self.units[row].section) for row in rows])
+        return np.array([len(h & asked) / len(h) if h else 0.0 for h in headings])
 
     def _word_match(self, question: str, rows: Sequence[int]) -> np.ndarray:
         """For each unit in `rows`: each content word piece of the question takes its best cosine with a

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer_type import expected, holds
+from rag.answer_type import expected, holds, names
 from rag.cite import verify
 from rag.library import ingest, open_searcher
 from rag.pipeline import answer
@@ -62,6 +62,9 @@ def test_numbers_must_match_and_refusals_are_recognised():
         ("Which countries took part?", "Conferences were held with Kenya and Tajikistan.", True),
         ("What is the budget of the project?", "The project has a budget of $4 million.", True),
         ("What is the budget of the project?", "The project received 4 new staff.", False),
+        ("How many States reported such action?", "Few States reported action being taken.", True),
+        ("How many red notices were issued?", "Many States issued notices.", False),  # "many" counts States
+        ("How many people received legal support?", "IOM gave legal support to 1,800 individuals.", True),
     ],
 )
 def test_answer_kinds(question, text, ok):
@@ -71,6 +74,50 @@ def test_answer_kinds(question, text, ok):
 
 def test_open_questions_have_no_checkable_kind():
     assert expected("What do Member States say about border security?") is None
+    assert expected("What should States do given their limited information?") is None  # not "which State"
+
+
+def test_names_a_question_asks_about():
+    assert names("How has the COVID-19 pandemic affected the linkages?") == ["COVID-19"]
+    assert names("Which UN entities help States in Lebanon, according to the Secretary-General?") == ["States",
+                                                                                                     "Lebanon"]
+    assert names("What did Da’esh do?") == ["Da’esh"]
+
+
+def test_a_question_about_something_the_documents_never_mention_is_refused_naming_it(searcher):
+    result = answer("What do Member States say about smuggling of migrants in Lebanon?", searcher=searcher)
+    assert result.refused and not result.citations and result.see_also
+    assert result.text.startswith("The documents do not mention Lebanon.")
+    assert not answer("What do Member States say about smuggling of migrants?", searcher=searcher).refused
+
+
+def test_no_answer_when_no_paragraph_stands_out(searcher, tmp_path):
+    question = "What do Member States say about smuggling of migrants?"
+    strict = Settings(index=tmp_path / "index", answer_min_evidence=99, answer_min_margin=99)
+    gated = answer(question, searcher=replace_settings(searcher, strict))
+    assert gated.refused and not gated.citations and gated.see_also
+    assert gated.text.startswith("The documents do not clearly say")
+    off = Settings(index=tmp_path / "index", answer_min_evidence=0, answer_min_margin=0)
+    assert not answer(question, searcher=replace_settings(searcher, off)).refused
+
+
+def test_a_paragraph_stands_out_by_evidence_or_by_margin(searcher):
+    s = searcher.settings
+    assert searcher.stands_out([_hit("1", PARAS[0]), _hit("2", PARAS[1], 2)])  # fewer than two scored: yes
+    weak = s.answer_min_evidence - 0.5
+    assert not searcher.stands_out([_scored(weak, 1), _scored(weak - s.answer_min_margin / 2, 2)])
+    assert searcher.stands_out([_scored(weak, 1), _scored(weak - s.answer_min_margin * 2, 2)])
+    assert searcher.stands_out([_scored(s.answer_min_evidence, 1), _scored(s.answer_min_evidence, 2)])
+    assert searcher.stands_out([_scored(weak, 1)])
+
+
+def _scored(score: float, rank: int) -> Hit:
+    return Hit(Unit("S/2099/1", str(rank), "paragraph", 1, "I. Introduction", PARAS[rank - 1]), score, rank)
+
+
+def replace_settings(searcher, settings):
+    searcher.settings = settings
+    return searcher
 
 
 class ScriptedLLM:

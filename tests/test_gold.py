@@ -1,5 +1,5 @@
-"""The gold questions agree with the parsed documents: every cited paragraph exists and every key
-fact is found in the text of the paragraphs it cites."""
+"""The gold and held-out questions agree with the parsed documents: every cited paragraph exists and
+every key fact is found in the text of the paragraphs it cites."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from tests.conftest import CORPUS, ROOT
 FILES = {"S/2020/754": "S_2020_754.txt", "S/2025/72": "S_2025_72.en.pdf", "S/2025/194": "S_2025_194.en.pdf",
          "S/2025/389": "S_2025_389.en.pdf", "S/RES/2768 (2025)": "S_RES_2768 (2025).en.pdf",
          "A/80/1": "A_80_1.en.pdf"}  # fmt: skip
-GOLD = [json.loads(line) for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines() if line.strip()]
+GOLD, HELD_OUT = ([json.loads(line) for line in (ROOT / "evals" / name).read_text().splitlines() if line.strip()]
+                  for name in ("gold.jsonl", "heldout.jsonl"))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,15 @@ def test_shape_and_counts():
         assert (g["type"] == "unanswerable") == (not g["paragraphs"])
 
 
-@pytest.mark.parametrize("gold", GOLD, ids=[g["id"] for g in GOLD])
+def test_held_out_questions_are_separate_and_of_the_same_shape():
+    assert not {g["id"] for g in GOLD} & {g["id"] for g in HELD_OUT}
+    assert len({g["id"] for g in HELD_OUT}) == len(HELD_OUT) >= 40
+    for g in HELD_OUT:
+        assert set(g) >= {"id", "doc", "question", "answer", "paragraphs", "key_facts", "type"}
+        assert (g["type"] == "unanswerable") == (not g["paragraphs"])
+
+
+@pytest.mark.parametrize("gold", GOLD + HELD_OUT, ids=[g["id"] for g in GOLD + HELD_OUT])
 def test_paragraphs_and_key_facts_are_in_the_text(units, gold):
     texts = [units[gold["doc"]][str(p)] for p in gold["paragraphs"]]
     for fact in gold["key_facts"]:

@@ -1,0 +1,105 @@
+"""Fit the answer gate (Settings.answer_min_evidence and answer_min_margin) and estimate what it does to
+answers it was not fitted on. An answer is given only when its best paragraph has strong evidence or
+stands clearly ahead of the next; the thresholds chosen are those under which the answers refused were
+more often wrong than right (utility: right answers − wrong answers, ties to the fewer refusals). The
+estimate is repeated k-fold cross-validation: fitted on k−1 folds, scored on the one left out.
+
+    python evals/gate.py [--index DIR] [--gold FILE] [--folds 5] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from answers import GOLD, K, evaluate, load_gold  # noqa: E402
+
+from rag.embed import ModelEmbedder  # noqa: E402
+from rag.library import open_searcher  # noqa: E402
+from rag.retrieve import doc_key  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+
+EVIDENCE = np.round(np.arange(1.0, 2.51, 0.05), 2)
+MARGIN = np.round(np.arange(0.0, 0.31, 0.01), 2)
+
+
+def answered(searcher, gold: list[dict]) -> np.ndarray:
+    """(evidence, margin, cites gold, has the key facts) of each answerable question answered ungated."""
+    rows = {r["id"]: r for r in evaluate(searcher, None, gold, scoped=True)["_rows"]}
+    out = []
+    for g in gold:
+        row = rows[g["id"]]
+        if g["type"] == "unanswerable" or row["refused"]:
+            continue  # the gate only refuses more: unanswerable questions can only gain
+        hits = searcher.search(g["question"], k=max(K, 2), doc=g["doc"])
+        margin = hits[0].score - hits[1].score if len(hits) > 1 else np.inf
+        right = any((doc_key(g["doc"]), str(p)) in {tuple(c) for c in row["citations"]} for p in g["paragraphs"])
+        facts = all(f.lower() in row["answer"].lower() for f in g["key_facts"])
+        out.append((hits[0].score, margin, right, facts))
+    return np.array(out, dtype=float).reshape(-1, 4)
+
+
+def outcome(data: np.ndarray, evidence: float, margin: float) -> np.ndarray:
+    """(right, wrong, refused, with key facts) among `data` under the thresholds."""
+    kept = data[(data[:, 0] >= evidence) | (data[:, 1] >= margin)]
+    right = kept[:, 2].sum()
+    return np.array([right, len(kept) - right, len(data) - len(kept), kept[:, 3].sum()])
+
+
+def fit(data: np.ndarray) -> tuple[float, float]:
+    best, chosen = -np.inf, (0.0, 0.0)
+    for evidence, margin in itertools.product(EVIDENCE, MARGIN):
+        right, wrong, refused, _ = outcome(data, evidence, margin)
+        if right - wrong > best:
+            best, chosen = right - wrong, (float(evidence), float(margin))
+    return chosen
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--index", type=Path, help="an index of the default corpus (default: build a fresh one)")
+    parser.add_argument("--gold", type=Path, default=GOLD)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    gold = load_gold(args.gold)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(index=args.index or Path(tmp) / "index", answer_min_evidence=0, answer_min_margin=0)
+        searcher = open_searcher(settings=settings, embedder=ModelEmbedder(settings.embed_model), progress=False)
+        data = answered(searcher, gold)
+    answerable = sum(g["type"] != "unanswerable" for g in gold)
+    unrefused = answerable - len(data)  # refused without the gate (no answer of the kind asked for)
+    rng = np.random.default_rng(0)
+    held_out = np.zeros(4)
+    for _ in range(args.repeats):
+        for fold in np.array_split(rng.permutation(len(data)), args.folds):
+            train = np.delete(data, fold, axis=0)
+            held_out += outcome(data[fold], *fit(train))
+    held_out /= args.repeats
+    defaults = Settings()
+    print(f"{len(data)} answerable questions answered without the gate ({unrefused} refused for lack of "
+          f"the kind of answer asked for)\n")  # fmt: skip
+    print("| gate | evidence ≥ | or margin ≥ | citation precision | refusals added | key facts (of answerable) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, thresholds, (right, wrong, refused, facts) in [
+        ("none", (0.0, 0.0), outcome(data, 0, 0)),
+        ("Settings defaults", (defaults.answer_min_evidence, defaults.answer_min_margin),
+         outcome(data, defaults.answer_min_evidence, defaults.answer_min_margin)),
+        ("fitted on all", fit(data), outcome(data, *fit(data))),
+        (f"{args.repeats}×{args.folds}-fold held out", ("fitted per fold", ""), held_out),
+    ]:  # fmt: skip
+        print(f"| {name} | {thresholds[0]} | {thresholds[1]} | {right / (right + wrong):.3f} | "
+              f"{refused / answerable:.3f} | {facts / answerable:.3f} |")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
