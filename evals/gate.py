@@ -85,8 +85,8 @@ def main() -> int:
             held_out += outcome(data[fold], *fit(train))
     held_out /= args.repeats
     defaults = Settings()
-    print(f"{len(data)} answerable questions answered without the gate ({unrefused} refused for lack of "
-          f"the kind of answer asked for)\n")  # fmt: skip
+    print(f"{len(data)} answerable questions answered without the gate ({unrefused} refused all the same: a "
+          f"name the documents lack, or no answer of the kind asked for)\n")  # fmt: skip
     print("| gate | evidence ≥ | or margin ≥ | citation precision | refusals added | key facts (of answerable) |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, thresholds, (right, wrong, refused, facts) in [

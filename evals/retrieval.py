@@ -31,9 +31,9 @@ FILES = {
 K = 10
 
 
-def load_gold() -> list[dict]:
+def load_gold(path: Path = GOLD) -> list[dict]:
     """Answerable gold questions (unanswerable ones have no paragraphs to find)."""
-    rows = [json.loads(line) for line in GOLD.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [r for r in rows if r["paragraphs"]]
 
 
@@ -109,9 +109,10 @@ def main() -> int:
     parser.add_argument("--index", type=Path, help="an index of the default corpus (default: build a fresh one)")
     parser.add_argument("--grid", action="store_true", help="also try fusion weights and print each setting")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--gold", type=Path, default=GOLD, help="the questions (default: evals/gold.jsonl)")
     parser.add_argument("--out", type=Path, default=ROOT / "evals" / "reports" / "retrieval.json")
     args = parser.parse_args()
-    gold = load_gold()
+    gold = load_gold(args.gold)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(index=args.index or Path(tmp) / "index")
         embedder = ModelEmbedder(settings.embed_model)

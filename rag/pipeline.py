@@ -37,12 +37,15 @@ def answer(
     sentences are passed to `on_sentence` as soon as each is complete (streaming)."""
     start = time.perf_counter()
     hits = searcher.search(question, k=max(k, 2), doc=doc)
-    clear, hits = searcher.stands_out(hits), hits[:k]
     unknown = searcher.unmentioned(names(question), doc)
+    # The extractive backend answers only when a paragraph stands out (an LLM reads all of them, and
+    # its sentences are verified).
+    unclear = generator is None and not searcher.stands_out(hits)
+    hits = hits[:k]
     searched = time.perf_counter()
     dropped: list[str] = []
     sentences: list[Sentence] = []
-    if unknown or not clear:
+    if unknown or unclear:
         refused = True  # the question names what the documents never mention, or no paragraph stands out
     elif generator is None:
         sentences, refused = extract(question, hits, searcher)
@@ -62,7 +65,7 @@ def answer(
     if refused:
         see_also = tuple(Citation.of(h.unit) for h in hits[:3])
         closest = ", ".join(f"{c.doc} ¶{c.para}" for c in see_also)
-        said = f"The documents do not mention {' or '.join(unknown)}." if unknown else REFUSAL if clear else UNCLEAR
+        said = f"The documents do not mention {' or '.join(unknown)}." if unknown else UNCLEAR if unclear else REFUSAL
         text = f"{said} Closest paragraphs: {closest}." if see_also else said
         return Answer(question, text, (), True, backend, see_also=see_also, dropped=tuple(dropped), timings=timings)
     citations = tuple(dict.fromkeys(c for s in sentences for c in s.citations))

@@ -29,7 +29,7 @@ UNIT_COVERAGE_WEIGHT = 0.4  # idf-weighted share of the question's terms found i
 RANK_WEIGHT = 0.15  # prior for units the fused ranking put first (divided by the fused rank)
 MAXSIM_WEIGHT = 2.0  # question words matched, in context, by words of the unit (idf-weighted mean cosine)
 SECTION_WEIGHT = 0.3  # for a question naming a section ("the section on …"): share of the heading's words it names
-_NAMES_SECTION = re.compile(r"\b(?:section|chapter|heading|part)\b", re.I)
+_NAMES_SECTION = re.compile(r"\b(?:section|chapter|heading)s?\b", re.I)
 _NUMBERING = re.compile(r"\b[IVXLC]+\.(?:[A-Z]\b)?|\b[A-Z]\.(?=\s)")  # "II.B", "IV.", "A."
 # Words of a question that say what kind of answer is wanted, not what it is about: left out of the word match.
 QUESTION_WORDS = frozenset({

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     lexical_confidence_power: float = 2.0
     # The fused ranking's best `rerank_depth` units are reranked by their evidence (rag/retrieve.py); 0: off.
     rerank_depth: NonNegativeInt = 10
-    # An answer needs a paragraph that stands out: the best reranked unit's evidence at least
+    # An extractive answer needs a paragraph that stands out: the best reranked unit's evidence at least
     # `answer_min_evidence`, or ahead of the next unit's by `answer_min_margin`; otherwise the answer is
     # that the documents do not clearly say (weak, near-tied candidates are where wrong citations came
     # from). Fitted by cross-validation on the gold questions: python evals/gate.py. 0 and 0: off.

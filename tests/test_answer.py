@@ -97,6 +97,8 @@ def test_no_answer_when_no_paragraph_stands_out(searcher, tmp_path):
     gated = answer(question, searcher=replace_settings(searcher, strict))
     assert gated.refused and not gated.citations and gated.see_also
     assert gated.text.startswith("The documents do not clearly say")
+    llm = ScriptedLLM("Member States described the smuggling of migrants [S/2099/1 ¶2].")
+    assert not answer(question, searcher=searcher, generator=llm).refused  # an LLM reads all the paragraphs
     off = Settings(index=tmp_path / "index", answer_min_evidence=0, answer_min_margin=0)
     assert not answer(question, searcher=replace_settings(searcher, off)).refused
 
