@@ -143,6 +143,8 @@ class _Segmenter:
             self.close()
             self.mode, self.annex_label = "annex", text
             return 1
+        if self.mode == "body" and (consumed := self.heading_between_paragraphs(i)):
+            return consumed
         if self.mode == "body" and self.gap_before(i) and self.title_like(text):
             return self.subheading_or_box(i)
         if self.mode == "preamble":
@@ -208,6 +210,29 @@ class _Segmenter:
             if len(after.text) > 100 or after.text.endswith((".", ",", ";")):
                 break
         return 0, title
+
+    def heading_between_paragraphs(self, i: int) -> int:
+        """One or two lines after a finished paragraph, then a gap and the next numbered paragraph, not
+        ending as a sentence does: a subheading, also when too long or numbered to look like a title
+        ("3. Coordination with the African Union Transition Mission in Somalia/African")."""
+        if self.open is None or not self.open.lines or not self.open.lines[-1].endswith(_TERMINAL):
+            return 0
+        for size in (1, 2):
+            block = self.lines[i : i + size]
+            if len(block) < size or not all(ln.text and ln.page == block[0].page for ln in block):
+                return 0
+            if i + size < len(self.lines) and self.lines[i + size].text:
+                continue  # no gap after it (yet)
+            title = " ".join(ln.text for ln in block)
+            j = self.next_text(i + size - 1)
+            m = _NUMBERED.fullmatch(self.lines[j].text) if j is not None else None
+            heading_like = (title[0].isupper() or title[0].isdigit()) and not title.endswith(_TERMINAL)
+            if m and self.accepts(int(m.group(1)), m.group(2)) and heading_like and len(title) <= 160:
+                self.close()
+                self.subhead = _NUMBERED.sub(r"\2", title)
+                return size
+            return 0
+        return 0
 
     def set_chapter(self, numeral: str, title: str) -> None:
         self.close()

@@ -92,3 +92,19 @@ def test_general_assembly_layout_boxes_and_annex_footnotes():
     notes = [u for u in s389 if u.kind == "footnote"]
     assert [u.page for u in notes] == [13, 24, 33]  # the annex restarts footnote numbering at 1
     assert notes[1].text.endswith("resolution 1244 (1999).")
+
+
+def test_headings_between_paragraphs_are_not_glued_to_them(parsed):
+    # A numbered paragraph ends as a sentence does; a heading after it (even numbered, "3. Coordination
+    # with …", or too long to look like a title) heads the next paragraphs instead.
+    _, result = parsed
+    unfinished = [(u.para, u.text[-60:]) for u in result.units
+                  if u.kind == "paragraph" and not re.search(r"[.;:!?”)’]$", u.text)]  # fmt: skip
+    assert unfinished == []
+
+
+def test_numbered_subheading_heads_the_next_paragraph():
+    units = {u.para: u for u in parse_file(CORPUS / "S_2025_194.en.pdf", settings=Settings()).units}
+    assert units["61"].text.endswith("resilience of Somalia.")
+    assert units["62"].section.endswith("/ Coordination with the African Union Transition Mission in Somalia/African "
+                                        "Union Support and Stabilization Mission in Somalia")  # fmt: skip
