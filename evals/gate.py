@@ -57,7 +57,7 @@ def outcome(data: np.ndarray, evidence: float, margin: float) -> np.ndarray:
 def fit(data: np.ndarray) -> tuple[float, float]:
     best, chosen = -np.inf, (0.0, 0.0)
     for evidence, margin in itertools.product(EVIDENCE, MARGIN):
-        right, wrong, refused, _ = outcome(data, evidence, margin)
+        right, wrong, _, _ = outcome(data, evidence, margin)
         if right - wrong > best:
             best, chosen = right - wrong, (float(evidence), float(margin))
     return chosen
@@ -76,7 +76,7 @@ def main() -> int:
         searcher = open_searcher(settings=settings, embedder=ModelEmbedder(settings.embed_model), progress=False)
         data = answered(searcher, gold)
     answerable = sum(g["type"] != "unanswerable" for g in gold)
-    unrefused = answerable - len(data)  # refused without the gate (no answer of the kind asked for)
+    refused_anyway = answerable - len(data)
     rng = np.random.default_rng(0)
     held_out = np.zeros(4)
     for _ in range(args.repeats):
@@ -84,8 +84,8 @@ def main() -> int:
             train = np.delete(data, fold, axis=0)
             held_out += outcome(data[fold], *fit(train))
     held_out /= args.repeats
-    defaults = Settings()
-    print(f"{len(data)} answerable questions answered without the gate ({unrefused} refused all the same: a "
+    defaults, fitted = Settings(), fit(data)
+    print(f"{len(data)} answerable questions answered without the gate ({refused_anyway} refused all the same: a "
           f"name the documents lack, or no answer of the kind asked for)\n")  # fmt: skip
     print("| gate | evidence ≥ | or margin ≥ | citation precision | refusals added | key facts (of answerable) |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -93,7 +93,7 @@ def main() -> int:
         ("none", (0.0, 0.0), outcome(data, 0, 0)),
         ("Settings defaults", (defaults.answer_min_evidence, defaults.answer_min_margin),
          outcome(data, defaults.answer_min_evidence, defaults.answer_min_margin)),
-        ("fitted on all", fit(data), outcome(data, *fit(data))),
+        ("fitted on all", fitted, outcome(data, *fitted)),
         (f"{args.repeats}×{args.folds}-fold held out", ("fitted per fold", ""), held_out),
     ]:  # fmt: skip
         print(f"| {name} | {thresholds[0]} | {thresholds[1]} | {right / (right + wrong):.3f} | "
