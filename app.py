@@ -1,32 +1,41 @@
-"""Paracite app entry point. The chat interface arrives with the cited-answers work; until then this
-parses the shipped default corpus and shows what Paracite will cite."""
+"""Paracite's chat app: `python app.py` (or `make app`) serves it on http://127.0.0.1:7860 over the
+index in `index/` (env RAG_INDEX), built from the shipped default corpus on first start.
+Settings come from the environment (RAG_APP_HOST, RAG_APP_PORT, RAG_APP_AUTH, RAG_LLM, …)."""
 
 from __future__ import annotations
 
+import os
 import sys
-import time
-from collections import Counter
-from pathlib import Path
 
-from rag import RagError, Settings, parse_file
-
-CORPUS = Path(__file__).resolve().parent / "corpus"
+# Offline, before gradio and huggingface_hub are imported: no analytics, no hub lookups.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
 def main() -> int:
-    """Parse every document of the default corpus and print a summary line for each."""
-    settings = Settings()
-    for path in sorted(p for p in CORPUS.iterdir() if p.suffix.lower() in {".pdf", ".txt"}):
-        start = time.perf_counter()
-        try:
-            parsed = parse_file(path, settings=settings)
-        except RagError as exc:
-            print(f"{path.name}: {exc}", file=sys.stderr)
-            continue
-        kinds = Counter(u.kind for u in parsed.units)
-        counts = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-        print(f"{parsed.document.id:20} {counts}  ({time.perf_counter() - start:.2f} s)")
-    print("\nThe chat app is coming soon; meanwhile try: rag parse corpus/S_2020_754.txt")
+    """Serve the app until interrupted; a bad setting is one line on stderr and exit code 2."""
+    from pydantic import ValidationError
+
+    from rag.errors import RagError
+    from rag.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"app: error: RAG_{str(first['loc'][0]).upper()} is not valid: {first['msg']}", file=sys.stderr)
+        return 2
+    from rag.webapp import launch
+
+    print(f"Paracite: http://{settings.app_host}:{settings.app_port} (index {settings.index})", file=sys.stderr)
+    try:
+        launch(settings)
+    except RagError as exc:
+        print(f"app: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 0
     return 0
 
 

@@ -29,12 +29,15 @@ _TERMS: dict[str, frozenset[str]] = {}
 def terms_of(texts: Sequence[str]) -> list[frozenset[str]]:
     """The stemmed content words of each text (English stopwords removed); remembered, and the texts
     not seen before are tokenised in one batch."""
-    missing = [t for t in dict.fromkeys(texts) if t not in _TERMS]
+    known = {t: found for t in dict.fromkeys(texts) if (found := _TERMS.get(t)) is not None}
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
     if missing:
         if len(_TERMS) > 50_000:
             _TERMS.clear()
-        _TERMS.update(zip(missing, map(frozenset, _tokens(missing)), strict=True))
-    return [_TERMS[t] for t in texts]
+        fresh = dict(zip(missing, map(frozenset, _tokens(missing)), strict=True))
+        _TERMS.update(fresh)
+        known.update(fresh)
+    return [known[t] for t in texts]  # not read back from the cache: another thread may clear it
 
 
 def terms(text: str) -> frozenset[str]:

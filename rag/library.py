@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,6 +30,9 @@ class IngestReport:
     failed: tuple[tuple[str, str], ...] = ()  # (path, one-line reason)
 
 
+Progress = Callable[[str, float], None]  # (stage, fraction done): "parse S_2020_754.txt", "embed", "save"
+
+
 def expand(paths: Iterable[Path]) -> list[Path]:
     """Files to ingest: each file given, and every supported file under each folder given."""
     files: list[Path] = []
@@ -43,10 +46,12 @@ def expand(paths: Iterable[Path]) -> list[Path]:
 
 def ingest(
     paths: Iterable[Path], *, settings: Settings, embedder: Embedder, password: str | None = None,
-    rebuild: bool = False, progress: bool = True,
+    rebuild: bool = False, progress: bool = True, on_progress: Progress | None = None,
 ) -> IngestReport:  # fmt: skip
     """Parse, embed and add or replace documents; bad files are reported and skipped, never fatal.
-    The index is switched to the new state in one atomic step, or left as it was."""
+    The index is switched to the new state in one atomic step, or left as it was. `progress` shows
+    bars on stderr; `on_progress` is told each stage as it goes (for a progress display of one's own)."""
+    tell = on_progress or (lambda stage, fraction: None)
     files = expand(paths)
     with store.writer_lock(settings.index):
         store.prune(settings.index)
@@ -78,8 +83,9 @@ def ingest(
                 tokens[unit.doc].append(snapshot.unit_tokens(i))
         added, replaced, unchanged, failed = [], [], [], []
         bar = tqdm(files, desc="ingest", unit="file", disable=not progress, file=sys.stderr, leave=False)
-        for path in bar:
+        for done, path in enumerate(bar):
             bar.set_postfix_str(path.name[-30:])
+            tell(f"parse {path.name}", done / len(files))
             try:
                 digest = store.sha256_file(path) if path.is_file() else None
                 if digest in known and not rebuild:
@@ -107,11 +113,12 @@ def ingest(
                 wholes.append(len(texts))
                 texts += (v := views(unit))
                 owners += [i] * len(v)
-        fresh, fresh_tokens = _embed(embedder, texts, wholes, progress)
+        fresh, fresh_tokens = _embed(embedder, texts, wholes, progress, tell)
         for doc, (start, owners) in spans.items():
             vectors[doc] = (fresh[start : start + len(owners)], np.array(owners, dtype=np.int64))
             tokens[doc] = [fresh_tokens[start + j] for j in range(len(owners)) if start + j in fresh_tokens]
         new = _snapshot(embedder, documents, units, vectors, tokens)
+        tell("save", 1.0)
         store.save(settings.index, new, model=embedder.name, hnsw_threshold=settings.hnsw_threshold)
     return IngestReport(tuple(added), tuple(replaced), tuple(unchanged), tuple(failed))
 
@@ -136,13 +143,16 @@ def remove(doc: str, *, settings: Settings, embedder: Embedder) -> Document:
     return match
 
 
-def open_searcher(*, settings: Settings, embedder: Embedder, progress: bool = True) -> Searcher:
+def open_searcher(
+    *, settings: Settings, embedder: Embedder, progress: bool = True, on_progress: Progress | None = None
+) -> Searcher:
     """Load the index, building it from the shipped default corpus on first use."""
     loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
     if loaded is None:
         if progress:
             print(f"rag: first use: indexing the default corpus {str(settings.corpus)!r}…", file=sys.stderr)
-        report = ingest([settings.corpus], settings=settings, embedder=embedder, progress=progress)
+        report = ingest([settings.corpus], settings=settings, embedder=embedder, progress=progress,
+                        on_progress=on_progress)
         for path, reason in report.failed:
             print(f"rag: warning: skipped {path}: {reason}", file=sys.stderr)
         loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
@@ -192,7 +202,7 @@ def _concat_tokens(per_unit: list[Tokens], dim: int) -> tuple[np.ndarray, np.nda
 
 
 def _embed(
-    embedder: Embedder, texts: list[str], whole: list[int], progress: bool
+    embedder: Embedder, texts: list[str], whole: list[int], progress: bool, tell: Progress
 ) -> tuple[np.ndarray, dict[int, Tokens]]:
     """Vectors of every view in `texts`; the rows in `whole` (whole units) are embedded with their
     tokens, which are returned by row, quantised."""
@@ -202,8 +212,9 @@ def _embed(
     tokens: dict[int, Tokens] = {}
     batches = [(True, whole[i : i + 64]) for i in range(0, len(whole), 64)]
     batches += [(False, parts[i : i + 64]) for i in range(0, len(parts), 64)]
-    for with_tokens, rows in tqdm(batches, desc="embed", unit="batch", disable=not progress, file=sys.stderr,
-                                  leave=False):  # fmt: skip
+    for done, (with_tokens, rows) in enumerate(tqdm(batches, desc="embed", unit="batch", disable=not progress,
+                                                    file=sys.stderr, leave=False)):  # fmt: skip
+        tell("embed", done / len(batches))
         batch = [texts[i] for i in rows]
         if with_tokens:
             vectors, batch_tokens = embedder.embed_with_tokens(batch)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from rag.answer_type import expected, holds, names
@@ -30,7 +30,8 @@ class Generator(Protocol):
 
 
 def answer(
-    question: str, *, searcher: Searcher, generator: Generator | None = None, k: int = 5, doc: str | None = None,
+    question: str, *, searcher: Searcher, generator: Generator | None = None, k: int = 5,
+    doc: str | Sequence[str] | None = None,
     on_sentence: Callable[[Sentence], None] | None = None,
 ) -> Answer:  # fmt: skip
     """Answer `question` from the index. `generator` None means the extractive backend. Verified
@@ -62,14 +63,17 @@ def answer(
     timings = (("retrieve", (searched - start) * 1000), ("generate", (done - searched) * 1000),
                ("total", (done - start) * 1000))  # fmt: skip
     backend = generator.name if generator else "extractive"
+    retrieved = tuple(Citation.of(h.unit) for h in hits)
     if refused:
         see_also = tuple(Citation.of(h.unit) for h in hits[:3])
         closest = ", ".join(f"{c.doc} ¶{c.para}" for c in see_also)
         said = f"The documents do not mention {' or '.join(unknown)}." if unknown else UNCLEAR if unclear else REFUSAL
         text = f"{said} Closest paragraphs: {closest}." if see_also else said
-        return Answer(question, text, (), True, backend, see_also=see_also, dropped=tuple(dropped), timings=timings)
+        return Answer(question, text, (), True, backend, see_also=see_also, dropped=tuple(dropped), timings=timings,
+                      retrieved=retrieved)  # fmt: skip
     citations = tuple(dict.fromkeys(c for s in sentences for c in s.citations))
-    return Answer(question, render(sentences), citations, False, backend, tuple(sentences), (), tuple(dropped), timings)
+    return Answer(question, render(sentences), citations, False, backend, tuple(sentences), (), tuple(dropped), timings,
+                  retrieved)  # fmt: skip
 
 
 def _generate(question, hits, generator: Generator, on_sentence) -> tuple[list[Sentence], list[str], bool]:

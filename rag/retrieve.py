@@ -94,26 +94,35 @@ class Searcher:
             view_rows[doc_key(self.units[owner].doc)].append(row)
         self.view_rows = {doc: np.array(view_rows[doc], dtype=np.int64) for doc in self.unit_rows}
 
-    def search(self, question: str, *, k: int = 5, doc: str | None = None) -> list[Hit]:
-        """The `k` best units for `question`, optionally within one document."""
+    def search(self, question: str, *, k: int = 5, doc: str | Sequence[str] | None = None) -> list[Hit]:
+        """The `k` best units for `question`, optionally within one document or a few."""
         question = " ".join(question.split())
         if not question:
             raise BadInput("the question is empty")
         if k < 1:
             raise BadInput(f"-k must be at least 1, not {k!r}")
         units_allowed = views_allowed = None
+        bm25 = self.lexical
         if doc is not None:
-            units_allowed = self.unit_rows.get(doc_key(doc))
-            if units_allowed is None:
-                raise BadInput(f"no document {doc!r} in the index; `rag docs` lists them")
-            views_allowed = self.view_rows[doc_key(doc)]
+            keys = [doc_key(d) for d in ([doc] if isinstance(doc, str) else doc)]
+            if unknown := [d for d, key in zip([doc] if isinstance(doc, str) else doc, keys, strict=True)
+                           if key not in self.unit_rows]:  # fmt: skip
+                raise BadInput(f"no document {unknown[0]!r} in the index; `rag docs` lists them")
+            if not keys:
+                raise BadInput("no documents chosen to search")
+            units_allowed = np.concatenate([self.unit_rows[key] for key in keys])
+            views_allowed = np.concatenate([self.view_rows[key] for key in keys])
+            if len(keys) == 1:  # one document's own BM25 statistics
+                bm25 = self.doc_lexical[keys[0]]
         s = self.settings
         depth = max(s.candidates, k)
         dense = self._dense(question, depth, views_allowed)
-        bm25 = self.lexical if doc is None else self.doc_lexical[doc_key(doc)]
-        lexical, _ = bm25.search(question, depth)
-        confidence = bm25.coverage(question, int(lexical[0])) if len(lexical) else 0.0
-        if doc is not None:
+        if bm25 is self.lexical:
+            lexical, _ = bm25.search(question, depth, units_allowed)
+            confidence = bm25.coverage(question, int(lexical[0])) if len(lexical) else 0.0
+        else:
+            lexical, _ = bm25.search(question, depth)
+            confidence = bm25.coverage(question, int(lexical[0])) if len(lexical) else 0.0
             lexical = units_allowed[lexical]
         lexical_weight = s.lexical_weight * confidence**s.lexical_confidence_power
         fused: dict[int, float] = defaultdict(float)
@@ -126,10 +135,11 @@ class Searcher:
             best = self._rerank(question, [row for row, _ in best])
         return [Hit(self.units[row], score, rank) for rank, (row, score) in enumerate(best[:k], start=1)]
 
-    def unmentioned(self, words: Sequence[str], doc: str | None = None) -> list[str]:
-        """Those of `words` that no unit (of `doc`, when given) holds."""
-        lexical = self.lexical if doc is None else self.doc_lexical.get(doc_key(doc), self.lexical)
-        return [w for w in words if not lexical.mentions(w)]
+    def unmentioned(self, words: Sequence[str], doc: str | Sequence[str] | None = None) -> list[str]:
+        """Those of `words` that no unit (of `doc`, when given: one document or a few) holds."""
+        docs = [] if doc is None else [doc] if isinstance(doc, str) else list(doc)
+        lexicals = [self.doc_lexical.get(doc_key(d), self.lexical) for d in docs] or [self.lexical]
+        return [w for w in words if not any(lexical.mentions(w) for lexical in lexicals)]
 
     def stands_out(self, hits: Sequence[Hit]) -> bool:
         """Whether the first of `hits` (a reranked search's, at least two when there are) is evidently
@@ -141,12 +151,13 @@ class Searcher:
 
     def query(self, question: str) -> Query:
         """The embedded `question` (the last few are kept: answering reuses the search's)."""
-        if question not in self._queries:
+        query = self._queries.get(question)  # read once: another thread may clear the cache meanwhile
+        if query is None:
             if len(self._queries) > 32:
                 self._queries.clear()
                 self._words.clear()
-            self._queries[question] = self.embedder.embed_query_tokens(question)
-        return self._queries[question]
+            query = self._queries[question] = self.embedder.embed_query_tokens(question)
+        return query
 
     def query_vector(self, question: str) -> np.ndarray:
         """The embedding of `question`."""
@@ -211,15 +222,15 @@ class Searcher:
     def _question_words(self, question: str) -> tuple[np.ndarray, np.ndarray]:
         """The question's content word pieces (token vectors) and their weights (idf in the library)."""
         query = self.query(question)
-        if question in self._words:
-            return self._words[question]
+        if (known_words := self._words.get(question)) is not None:
+            return known_words
         keep = [i for i, piece in enumerate(query.pieces)
                 if piece.lstrip("#").isalpha() and piece.lower() not in QUESTION_WORDS]  # fmt: skip
         ids = query.token_ids[keep]
         known = ids < len(self.token_idf)
         weights = np.where(known, self.token_idf[np.where(known, ids, 0)], self.unseen_idf)
-        self._words[question] = (query.tokens[keep], weights)
-        return self._words[question]
+        self._words[question] = words = (query.tokens[keep], weights)
+        return words
 
     def sentences(self, unit: Unit) -> list[tuple[str, np.ndarray]]:
         """The sentences of an indexed unit with their stored vectors."""

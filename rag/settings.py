@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import NonNegativeInt, SecretStr
+from pydantic import NonNegativeInt, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,3 +46,10 @@ class Settings(BaseSettings):
     pdf_timeout_s: float = 60.0
     pdf_memory_mb: int = 2048
     max_file_mb: int = 200
+    # The chat app (python app.py): the address it listens on (loopback unless told otherwise), an optional
+    # login ("user:password", several separated by commas; each login keeps its own conversations), and
+    # the largest upload accepted.
+    app_host: str = "127.0.0.1"
+    app_port: int = 7860
+    app_auth: SecretStr | None = None
+    upload_max_mb: PositiveInt = 50

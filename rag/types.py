@@ -102,6 +102,7 @@ class Answer:
     see_also: tuple[Citation, ...] = ()
     dropped: tuple[str, ...] = ()  # sentences removed because no retrieved unit supports them
     timings: tuple[tuple[str, float], ...] = ()  # (stage, milliseconds)
+    retrieved: tuple[Citation, ...] = ()  # every unit the answer was drawn from, in rank order
 
     def to_json(self) -> dict[str, object]:
         """The public JSON shape of an answer (DESIGN.md §4)."""
@@ -116,4 +117,16 @@ class Answer:
                           for s in self.sentences],  # fmt: skip
             "dropped": list(self.dropped),
             "timings_ms": {stage: round(ms, 1) for stage, ms in self.timings},
+            "retrieved": [asdict(c) for c in self.retrieved],
         }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Answer:
+        """The answer `to_json` described (sentences' markers resolved to the listed units)."""
+        lists = {key: tuple(Citation(**c) for c in data.get(key, ())) for key in ("citations", "see_also", "retrieved")}
+        by_marker = {c.marker: c for group in lists.values() for c in group}
+        sentences = tuple(Sentence(s["text"], tuple(by_marker[m] for m in s["citations"] if m in by_marker),
+                                   s["supported"]) for s in data.get("sentences", ()))  # fmt: skip
+        return cls(data["question"], data["answer"], lists["citations"], data["refused"], data["backend"], sentences,
+                   lists["see_also"], tuple(data.get("dropped", ())), tuple(data.get("timings_ms", {}).items()),
+                   lists["retrieved"])  # fmt: skip
