@@ -415,12 +415,16 @@ def build(app: App) -> gr.Blocks:
 
 
 def _final(items: Iterator[Answer | str]) -> Answer:
+    """The answer at the end of `items`; a failure is one sentence for the API's caller (gr.Error)."""
     result = None
-    for item in items:
-        if isinstance(item, Answer):
-            result = item
+    try:
+        for item in items:
+            if isinstance(item, Answer):
+                result = item
+    except Exception as exc:  # noqa: BLE001 - the caller gets one sentence, the log the details
+        raise gr.Error(_problem(exc), print_exception=False) from None
     if result is None:
-        raise RagError("no answer was produced")
+        raise gr.Error("No answer was produced.", print_exception=False)
     return result
 
 
