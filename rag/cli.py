@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from rag.errors import BadInput, RagError
+from rag.labels import label
 from rag.settings import Settings
 
 
@@ -48,6 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5, help="paragraphs retrieved for the answer (default 5)")
     p.add_argument("--doc", help="answer only from this document")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per question")
+
+    p = sub.add_parser("eval", help="run gold questions; report the metrics and fail when they fell below the baseline")
+    p.add_argument("--gold", type=Path, nargs="+", help="gold JSON-lines files (default: evals/gold.jsonl "
+                   "evals/heldout.jsonl)")
+    p.add_argument("--llm", help="backend: extractive, local[:GGUF path], openai:MODEL (default: RAG_LLM)")
+    p.add_argument("-k", type=int, default=10, help="retrieval depth: hit@k and MRR are counted within it; answers "
+                   "read the first min(k, 5) paragraphs (default 10)")
+    p.add_argument("--doc", help="only the questions about this document")
+    p.add_argument("--baseline", type=Path, help="accepted figures and tolerances (default: evals/baseline.json)")
+    p.add_argument("--update-baseline", action="store_true", help="record this run's figures as the baseline")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, charts and results.jsonl here")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per question, then one per gold file")
+
+    sub.add_parser("flagged", help="answers flagged 'wrong citation' in the app, as gold-question candidates (JSONL)")
 
     for p in sub.choices.values():
         if p.prog.split()[-1] not in ("parse",):
@@ -106,9 +121,9 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     missing = [p for p in args.paths if not p.exists()]
     report = ingest([p for p in args.paths if p.exists()], settings=settings, embedder=_embedder(settings),
                     password=args.password, rebuild=args.rebuild)  # fmt: skip
-    for label, ids in (("added", report.added), ("replaced", report.replaced), ("unchanged", report.unchanged)):
+    for outcome, ids in (("added", report.added), ("replaced", report.replaced), ("unchanged", report.unchanged)):
         if ids:
-            print(f"{label}: {', '.join(ids)}")
+            print(f"{outcome}: {', '.join(ids)}")
     failed = [(str(p), f"{str(p)!r} does not exist") for p in missing] + list(report.failed)
     for path, reason in failed:
         print(f"failed: {path}: {reason}", file=sys.stderr)
@@ -208,11 +223,87 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print()
             for c in result.citations:
-                print(f"  {c.marker} p. {c.page}; {c.section or '-'}: {c.text[:140]}{'…' if len(c.text) > 140 else ''}")
+                print(f"  {c.marker} {label(c.doc, c.para)}, p. {c.page}; {c.section or '-'}: "
+                      f"{c.text[:140]}{'…' if len(c.text) > 140 else ''}")
         for lost in result.dropped:
             print(f"  (dropped, no retrieved paragraph supports it: {lost[:100]})", file=sys.stderr)
 
     return _each_question(args, handle)
 
 
-COMMANDS = {"parse": _parse, "ingest": _ingest, "docs": _docs, "remove": _remove, "search": _search, "ask": _ask}
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag import evaluate
+    from rag.llm import make_generator
+    from rag.retrieve import doc_key
+
+    baseline = args.baseline or evaluate.DEFAULT_BASELINE
+    entries = evaluate.load_baseline(baseline)
+    if args.k < 1:
+        raise BadInput(f"-k must be at least 1, not {args.k!r}")
+    golds = []  # every file is read and checked before any model loads
+    for path in args.gold or evaluate.DEFAULT_GOLD:
+        questions = evaluate.load_gold(path)
+        if args.doc:
+            questions = tuple(q for q in questions if doc_key(q.doc) == doc_key(args.doc))
+            if not questions:
+                raise BadInput(f"{path} has no questions about {args.doc!r}")
+        golds.append((path, questions))
+    searcher = evaluate.open_for([q for _, qs in golds for q in qs], settings=settings, embedder=_embedder(settings))
+    generator = make_generator(args.llm or settings.llm, settings)
+    backend = generator.name if generator else "extractive"
+    runs, regressions = [], []
+    for path, questions in golds:
+        rows = evaluate.run_questions(questions, searcher=searcher, generator=generator, depth=args.k,
+                                      label=f"eval {path.name}")  # fmt: skip
+        run = evaluate.Evaluation(path, backend, args.k, args.doc, evaluate.questions_digest(questions), tuple(rows))
+        entry = entries.get(run.key)
+        fell = evaluate.compare(run, entry) if entry and not args.update_baseline else []
+        runs.append(run)
+        regressions += fell
+        _show_eval(run, entry, fell, jsonl=args.jsonl)
+    if args.report:
+        from rag.report import write_report
+
+        print(f"report: {write_report(args.report, runs, entries, regressions)}", file=sys.stderr)
+    if args.update_baseline:
+        evaluate.update_baseline(baseline, runs)
+        print(f"baseline updated: {baseline} ({', '.join(r.key for r in runs)})", file=sys.stderr)
+        return 0
+    for regression in regressions:
+        print(f"rag: regression: {regression.message()}", file=sys.stderr)
+    if regressions:
+        print(f"rag: error: {len(regressions)} metric{'s' if len(regressions) > 1 else ''} fell past the tolerance "
+              f"of {baseline}; fix the cause, or accept the new figures with --update-baseline", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _show_eval(run, entry: dict | None, regressions: list, *, jsonl: bool) -> None:
+    from rag.evaluate import grouped
+    from rag.report import tables
+
+    if not jsonl:
+        print(tables(run, entry, regressions) + "\n", flush=True)
+        return
+    for row in run.rows:
+        print(json.dumps({"run": run.key, **row.to_json()}, ensure_ascii=False))
+    print(json.dumps({"run": run.key, "gold": str(run.gold), "backend": run.backend, "k": run.depth,
+                      "overall": run.summary, "by_type": grouped(run.rows, lambda r: r.type),
+                      "by_doc": grouped(run.rows, lambda r: r.doc),
+                      "regressions": [r.message() for r in regressions]}, ensure_ascii=False), flush=True)  # fmt: skip
+
+
+def _flagged(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.history import History, gold_candidate
+
+    path = settings.index / "app" / "history.sqlite"
+    if not path.is_file():
+        print(f"rag: no app history in {str(settings.index)!r} yet: nothing flagged", file=sys.stderr)
+        return 0
+    for turn, reason in History(path).flagged():
+        print(json.dumps(gold_candidate(turn, reason), ensure_ascii=False))
+    return 0
+
+
+COMMANDS = {"parse": _parse, "ingest": _ingest, "docs": _docs, "remove": _remove, "search": _search, "ask": _ask,
+            "eval": _eval, "flagged": _flagged}  # fmt: skip

@@ -6,23 +6,18 @@ after a reload. The only module that imports gradio; everything it shows comes f
 from __future__ import annotations
 
 import logging
-import queue
 import tempfile
 import threading
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 
 import gradio as gr
 
+from rag.chat import ChatService
 from rag.embed import ModelEmbedder
 from rag.errors import BadInput, RagError
 from rag.export import answer_markdown, conversation_markdown
-from rag.history import History
 from rag.labels import label
-from rag.live import LiveIndex, TurnQueue
-from rag.llm import make_generator
-from rag.pipeline import Generator, answer
 from rag.render import answer_html, evidence, neighbours_html, others_html, panel_html, quote, waiting_html
 from rag.settings import Settings
 from rag.types import Answer, Citation
@@ -68,89 +63,6 @@ JS = """
 COPY = "(value) => { navigator.clipboard.writeText(value); return value; }"
 
 
-class App:
-    """The app's parts, built once per server: the shared library, the history, the LLM queue."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.live = LiveIndex(settings, ModelEmbedder(settings.embed_model, fast_queries=settings.fast_query_encoder))
-        self.history = History(settings.index / "app" / "history.sqlite")
-        self.llm_queue = TurnQueue()
-        self.exports = Path(tempfile.mkdtemp(prefix="paracite-export-"))
-
-    def backends(self) -> list[str]:
-        """The answer backends offered: extractive, the local model, and the configured one."""
-        return list(dict.fromkeys(["extractive", "local", self.settings.llm]))
-
-    @lru_cache(maxsize=4)  # noqa: B019 - one App per server; models load once
-    def generator(self, spec: str) -> Generator | None:
-        """The backend for `spec` (None: extractive), loaded once."""
-        return make_generator(spec, self.settings)
-
-    def scope(self, docs: list[str] | None) -> list[str] | None:
-        """The documents to search: those ticked, or None (the whole library) when none or all are."""
-        every = {d.id for d in self.live.searcher.documents}
-        return None if not docs or set(docs) >= every else docs
-
-    def ask(self, question: str, *, docs: list[str] | None, backend: str, k: int) -> Iterator[Answer | str]:
-        """Status lines while waiting, then the verified answer. An LLM answers one question at a time,
-        first come first served; extractive answers never wait behind it."""
-        searcher, scope = self.live.searcher, self.scope(docs)
-        generator = self.generator(backend)
-        if generator is None:
-            yield answer(question, searcher=searcher, generator=None, k=k, doc=scope)
-            return
-        ticket = self.llm_queue.join()
-        handed_over = False
-        try:
-            while not self.llm_queue.wait(ticket, timeout=0.5):
-                ahead = self.llm_queue.ahead(ticket)
-                yield f"Waiting for the {backend} model: {ahead} question{'s' * (ahead != 1)} ahead of yours…"
-            yield f"The {backend} model is writing…"
-            results: queue.Queue = queue.Queue()
-            stop = threading.Event()
-
-            def work() -> None:
-                def on_sentence(sentence) -> None:
-                    if stop.is_set():
-                        raise _Stopped
-                    results.put(sentence)
-
-                try:
-                    results.put(answer(question, searcher=searcher, generator=generator, k=k, doc=scope,
-                                       on_sentence=on_sentence))  # fmt: skip
-                except _Stopped:
-                    results.put(None)
-                except Exception as exc:  # noqa: BLE001 - handed to the page as one sentence
-                    results.put(exc)
-                finally:
-                    self.llm_queue.leave(ticket)  # the next question starts when this one has really ended
-
-            threading.Thread(target=work, daemon=True).start()
-            handed_over = True
-            streamed: list[str] = []
-            try:
-                while True:
-                    item = results.get()
-                    if isinstance(item, Answer) or item is None:
-                        if item is not None:
-                            yield item
-                        return
-                    if isinstance(item, Exception):
-                        raise item
-                    streamed.append(f"{item.text} " + " ".join(f"[{label(c.doc, c.para)}]" for c in item.citations))
-                    yield " ".join(streamed)
-            finally:
-                stop.set()  # the reader left (stop button, closed page): end the generation at its next sentence
-        finally:
-            if not handed_over:
-                self.llm_queue.leave(ticket)
-
-
-class _Stopped(Exception):
-    """The reader stopped the answer."""
-
-
 def _owner(request: gr.Request | None) -> str:
     return (request.username if request is not None and request.username else None) or "local"
 
@@ -164,7 +76,7 @@ def _problem(exc: Exception) -> str:
     return f"Something went wrong while answering ({type(exc).__name__}); the server log has the details."
 
 
-def build(app: App) -> gr.Blocks:
+def build(app: ChatService, export_dir: Path) -> gr.Blocks:
     """The page: chat and evidence side by side; library and settings in their own tabs."""
     with gr.Blocks(title="Paracite") as demo:
         conversation = gr.State(None)  # this browser's current conversation id
@@ -251,14 +163,14 @@ def build(app: App) -> gr.Blocks:
                         {"role": "assistant", "content": answer_html(turn.id, turn.answer)}]  # fmt: skip
             return out
 
-        def exports(conv: int | None, owner: str):
+        def export_files(conv: int | None, owner: str):
             turns = app.history.turns(conv, owner) if conv else []
             if not turns:
                 return "", gr.update(value=None), gr.update(value=None)
             documents = app.live.documents() if app.live.status.ready else {}
             last = answer_markdown(turns[-1].answer, documents)
             whole = conversation_markdown([t.answer for t in turns], documents)
-            one, many = app.exports / f"answer-{turns[-1].id}.md", app.exports / f"conversation-{conv}.md"
+            one, many = export_dir / f"answer-{turns[-1].id}.md", export_dir / f"conversation-{conv}.md"
             one.write_text(last, encoding="utf-8")
             many.write_text(whole, encoding="utf-8")
             return last, gr.update(value=str(one)), gr.update(value=str(many))
@@ -272,7 +184,7 @@ def build(app: App) -> gr.Blocks:
             found = app.history.conversations(owner)
             conv = found[0].id if found else None
             turns = app.history.turns(conv, owner) if conv else []
-            return (conv, messages(turns), conversations(owner, conv), *exports(conv, owner), *tick())
+            return (conv, messages(turns), conversations(owner, conv), *export_files(conv, owner), *tick())
 
         demo.load(load, outputs=[conversation, chat, past, last_md, answer_file, conversation_file,
                                  status, timer, library, scope, doomed], api_visibility="private")  # fmt: skip
@@ -280,7 +192,7 @@ def build(app: App) -> gr.Blocks:
         def pick(conv: int | None, request: gr.Request):
             owner = _owner(request)
             turns = app.history.turns(conv, owner) if conv else []
-            return (conv, messages(turns), PANEL_HINT, "", "", *exports(conv, owner))
+            return (conv, messages(turns), PANEL_HINT, "", "", *export_files(conv, owner))
 
         past.input(pick, inputs=past, outputs=[conversation, chat, panel, neighbours, others, last_md, answer_file,
                                                 conversation_file], api_visibility="private")  # fmt: skip
@@ -317,7 +229,7 @@ def build(app: App) -> gr.Blocks:
             conv = conv or app.history.start(owner, question)
             turn = app.history.add(conv, result)
             history_[-1] = {"role": "assistant", "content": answer_html(turn, result)}
-            yield ("", history_, conv, conversations(owner, conv), *exports(conv, owner),
+            yield ("", history_, conv, conversations(owner, conv), *export_files(conv, owner),
                    others_html(turn, result))  # fmt: skip
 
         box.submit(respond, inputs=[box, chat, conversation, scope, backend, k],
@@ -428,7 +340,7 @@ def _final(items: Iterator[Answer | str]) -> Answer:
     return result
 
 
-def _shown(app: App, where, request: gr.Request) -> Citation | None:
+def _shown(app: ChatService, where, request: gr.Request) -> Citation | None:
     if not where:
         return None
     turn = app.history.turn(where[0], _owner(request))
@@ -439,7 +351,8 @@ def _shown(app: App, where, request: gr.Request) -> Citation | None:
 def launch(settings: Settings | None = None, *, open_in_background: bool = True) -> None:
     """Open the library in the background and serve the app (blocks until the server stops)."""
     settings = settings or Settings()
-    app = App(settings)
+    app = ChatService(settings, ModelEmbedder(settings.embed_model, fast_queries=settings.fast_query_encoder))
+    export_dir = Path(tempfile.mkdtemp(prefix="paracite-export-"))  # Markdown downloads, served from here
     threading.Thread(target=app.live.open, daemon=True).start() if open_in_background else app.live.open()
     auth = None
     if settings.app_auth is not None:
@@ -447,8 +360,8 @@ def launch(settings: Settings | None = None, *, open_in_background: bool = True)
         if not pairs or any(len(p) != 2 or not p[0] for p in pairs):
             raise BadInput("RAG_APP_AUTH must be user:password pairs separated by commas")
         auth = [(user.strip(), secret) for user, secret in pairs]
-    build(app).queue(default_concurrency_limit=8).launch(
+    build(app, export_dir).queue(default_concurrency_limit=8).launch(
         server_name=settings.app_host, server_port=settings.app_port, auth=auth, css=CSS, js=JS,
         max_file_size=f"{settings.upload_max_mb}mb", show_error=False, footer_links=["api"],
-        allowed_paths=[str(app.exports)],
+        allowed_paths=[str(export_dir)],
     )  # fmt: skip

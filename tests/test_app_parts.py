@@ -220,3 +220,68 @@ def test_live_index_adds_reports_and_removes(tmp_path):
     assert "S/2099/4" in [d.id for d in live.searcher.documents]
     live.remove("S/2099/4")
     assert "S/2099/4" not in [d.id for d in live.searcher.documents]
+
+
+class _SlowModel:
+    """A scripted LLM that writes one supported sentence, then waits for `gate` before ending a second."""
+
+    name = "slow"
+
+    def __init__(self) -> None:
+        self.started, self.gate, self.calls = threading.Event(), threading.Event(), 0
+
+    def stream(self, messages):
+        self.calls += 1
+        self.started.set()
+        yield "Fifty Member States contributed to the report [S/2099/1 ¶2]. "
+        yield "The report had contributions from fifty Member States "  # completes the first sentence
+        self.gate.wait(10)
+        yield "[S/2099/1 ¶2]."
+
+
+def _service(tmp_path, model):
+    from rag.chat import ChatService
+
+    service = ChatService(_library(tmp_path), FakeEmbedder(), generators=lambda spec, s: None if spec == "extractive"
+                          else model)  # fmt: skip
+    service.live.open()
+    return service
+
+
+def test_llm_questions_are_taken_in_turn_and_extractive_ones_never_wait(tmp_path):
+    model = _SlowModel()
+    service = _service(tmp_path, model)
+    question = "How many Member States contributed to the report?"
+    first: list = []
+    runner = threading.Thread(target=lambda: first.extend(service.ask(question, docs=None, backend="slow", k=3)))
+    runner.start()
+    assert model.started.wait(10)
+    second = service.ask(question, docs=None, backend="slow", k=3)
+    assert next(second) == "Waiting for the slow model: 1 question ahead of yours…"
+    quick = list(service.ask(question, docs=None, backend="extractive", k=3))  # not behind the LLM
+    assert isinstance(quick[-1], Answer) and quick[-1].backend == "extractive" and runner.is_alive()
+    model.gate.set()
+    rest = list(second)
+    runner.join(10)
+    for items in (first, rest):
+        final = items[-1]
+        assert isinstance(final, Answer) and not final.refused and final.backend == "slow"
+        assert [c.para for c in final.citations] == ["2"]
+    assert any(isinstance(i, str) and i.startswith("Fifty Member States contributed") for i in first)  # streamed
+    assert model.calls == 2 and len(service.llm_queue) == 0
+
+
+def test_stopping_an_llm_answer_frees_the_queue(tmp_path):
+    model = _SlowModel()
+    service = _service(tmp_path, model)
+    asked = service.ask("How many Member States contributed to the report?", docs=None, backend="slow", k=3)
+    assert next(asked) == "The slow model is writing…"
+    assert next(asked).startswith("Fifty Member States contributed")  # the first verified sentence
+    asked.close()  # the stop button
+    model.gate.set()
+    deadline = time.monotonic() + 10
+    while len(service.llm_queue) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(service.llm_queue) == 0
+    again = list(service.ask("How many Member States contributed to the report?", docs=None, backend="slow", k=3))
+    assert isinstance(again[-1], Answer)

@@ -243,7 +243,8 @@ def _upload(page, files: list[Path], password: str = "", *, shows_progress: bool
             break
         seen.add(shown)
         page.wait_for_timeout(200)
-    assert not shows_progress or any(re.search(r"\(\d+ of \d+\): \w+", s) for s in seen), seen  # e.g. "x.pdf (1 of 2): embed - 40%"
+    # the stage is shown as it goes, e.g. "x.pdf (1 of 2): embed - 40%"
+    assert not shows_progress or any(re.search(r"\(\d+ of \d+\): \w+", s) for s in seen), seen
     return page.locator("#outcome").inner_text()
 
 
