@@ -232,9 +232,10 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
             yield ("", history_, conv, conversations(owner, conv), *export_files(conv, owner),
                    others_html(turn, result))  # fmt: skip
 
-        box.submit(respond, inputs=[box, chat, conversation, scope, backend, k],
-                   outputs=[box, chat, conversation, past, last_md, answer_file, conversation_file, others],
-                   api_visibility="private", concurrency_limit=32)  # fmt: skip
+        asking = box.submit(respond, inputs=[box, chat, conversation, scope, backend, k],
+                            outputs=[box, chat, conversation, past, last_md, answer_file, conversation_file, others],
+                            api_visibility="private", concurrency_limit=32)  # fmt: skip
+        box.stop(None, cancels=[asking], api_visibility="private")  # closing `respond` ends an LLM's generation
 
         def open_citation(key: str, request: gr.Request):
             owner = _owner(request)

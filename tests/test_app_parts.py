@@ -4,6 +4,7 @@ upload names, library outcomes, and searching a chosen set of documents."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -285,3 +286,17 @@ def test_stopping_an_llm_answer_frees_the_queue(tmp_path):
     assert len(service.llm_queue) == 0
     again = list(service.ask("How many Member States contributed to the report?", docs=None, backend="slow", k=3))
     assert isinstance(again[-1], Answer)
+
+
+def test_rag_flagged_prints_gold_candidates(tmp_path, capsys):
+    from rag.cli import main
+
+    history = History(tmp_path / "index" / "app" / "history.sqlite")
+    turn = history.add(history.start("local", "q"), _answer("Which States contributed?"))
+    assert main(["flagged", "--index", str(tmp_path / "index")]) == 0 and capsys.readouterr().out == ""
+    history.flag(turn, "wrong citation")
+    assert main(["flagged", "--index", str(tmp_path / "index")]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    candidate = json.loads(line)
+    assert candidate["question"] == "Which States contributed?" and candidate["flagged"]["reason"] == "wrong citation"
+    assert set(candidate) >= {"id", "doc", "question", "paragraphs", "key_facts", "type"}

@@ -114,6 +114,45 @@ def test_api_ask_within_chosen_documents_and_bad_input(ready):
         client.predict("anything", "extractive", 3, ["S/1999/1"], api_name="/ask")
 
 
+def test_login_is_required_when_configured(ready):
+    from gradio_client import Client
+
+    home = ready[1]
+    port = _free_port()
+    env = {**os.environ, "HOME": str(home), "RAG_INDEX": str(home / "index"), "RAG_APP_PORT": str(port),
+           "RAG_APP_AUTH": "ana:s3cret", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.5)
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises its own error types
+            Client(url, verbose=False).predict(QUESTION, api_name="/chat")
+        with pytest.raises(Exception):  # noqa: B017
+            Client(url, auth=("ana", "wrong"), verbose=False)
+        _ready_client = Client(url, auth=("ana", "s3cret"), verbose=False)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                assert "[^1]: S/2020/754, para. 3." in _ready_client.predict(QUESTION, api_name="/chat")
+                break
+            except AssertionError:
+                raise
+            except Exception:  # noqa: BLE001 - the library is still opening
+                assert time.monotonic() < deadline
+                time.sleep(1)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 @pytest.fixture(scope="module")
 def browser(ready):
     playwright = pytest.importorskip("playwright.sync_api")
