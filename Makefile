@@ -8,7 +8,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # CPU build; the native one crashed on AVX-512/AMX CPUs.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_OPENMP=OFF
 
-.PHONY: setup app test test-fast bench lint
+.PHONY: setup app test test-fast bench lint eval
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,9 +21,20 @@ setup: $(VENV)/.installed
 app: setup
 	$(PY) app.py
 
-test: setup  ## every test, slow ones included (what CI runs)
+test: setup  ## every test, slow ones included, then the quality gate (what CI runs)
 	$(PY) -m ruff check rag tests evals app.py
 	$(PY) -m pytest -m "slow or not slow"
+	$(MAKE) --no-print-directory eval EVAL_REPORT=
+
+# The quality gate (docs/evals.md): both gold files with the extractive backend, and the default local LLM on
+# the fixed subset evals/llm_subset.jsonl, each against its entry in evals/baseline.json, over a fresh index
+# in a temporary folder. Reports go to $(EVAL_REPORT) (empty: none).
+EVAL_REPORT ?= evals/reports
+eval: setup  ## the quality gate, with reports in evals/reports/
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	$(PY) -m rag eval --index "$$dir/index" $(if $(EVAL_REPORT),--report $(EVAL_REPORT)/extractive) && \
+	$(PY) -m rag eval --llm local --gold evals/llm_subset.jsonl --index "$$dir/index" \
+		$(if $(EVAL_REPORT),--report $(EVAL_REPORT)/local)
 
 test-fast: setup  ## the default quick run
 	$(PY) -m pytest

@@ -58,7 +58,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cold", type=int, default=5)
     args = parser.parse_args()
-    gold = [json.loads(line)["question"] for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines()]
+    from rag.evaluate import DEFAULT_GOLD, load_gold
+
+    gold = [q.question for q in load_gold(DEFAULT_GOLD[0])]
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index"
         env = {**os.environ, "RAG_INDEX": str(index), "HF_HUB_OFFLINE": "1"}
@@ -75,8 +77,10 @@ def main() -> int:
         size_mb = sum(p.stat().st_size for p in index.rglob("*") if p.is_file()) / 2**20
 
         from evals.tutorial_baseline import TutorialPipeline
+        from rag.evaluate import corpus_files
+        from rag.retrieve import doc_key
 
-        tutorial = TutorialPipeline(ROOT / "corpus" / "S_2020_754.txt", embedder._model)
+        tutorial = TutorialPipeline(corpus_files(settings.corpus)[doc_key("S/2020/754")], embedder.sentence_transformer)
         searcher.search("warm up")
         tutorial.search("warm up", 4)
         ours, theirs = [], []

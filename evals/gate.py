@@ -2,7 +2,8 @@
 answers it was not fitted on. An answer is given only when its best paragraph has strong evidence or
 stands clearly ahead of the next; the thresholds chosen are those under which the answers refused were
 more often wrong than right (utility: right answers − wrong answers, ties to the fewer refusals). The
-estimate is repeated k-fold cross-validation: fitted on k−1 folds, scored on the one left out.
+estimate is repeated k-fold cross-validation: fitted on k−1 folds, scored on the one left out. The
+questions run through rag.evaluate, as in `rag eval`.
 
     python evals/gate.py [--index DIR] [--gold FILE] [--folds 5] [--repeats 5]
 """
@@ -20,30 +21,27 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from answers import GOLD, K, evaluate, load_gold  # noqa: E402
-
 from rag.embed import ModelEmbedder  # noqa: E402
-from rag.library import open_searcher  # noqa: E402
-from rag.retrieve import doc_key  # noqa: E402
+from rag.evaluate import ANSWER_K, DEFAULT_GOLD, GoldQuestion, cited_gold, load_gold, open_for, run_question  # noqa: E402
+from rag.retrieve import Searcher  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 EVIDENCE = np.round(np.arange(1.0, 2.51, 0.05), 2)
 MARGIN = np.round(np.arange(0.0, 0.31, 0.01), 2)
 
 
-def answered(searcher, gold: list[dict]) -> np.ndarray:
+def answered(searcher: Searcher, gold: list[GoldQuestion]) -> np.ndarray:
     """(evidence, margin, cites gold, has the key facts) of each answerable question answered ungated."""
-    rows = {r["id"]: r for r in evaluate(searcher, None, gold, scoped=True)["_rows"]}
     out = []
-    for g in gold:
-        row = rows[g["id"]]
-        if g["type"] == "unanswerable" or row["refused"]:
+    for q in gold:
+        if not q.answerable:
             continue  # the gate only refuses more: unanswerable questions can only gain
-        hits = searcher.search(g["question"], k=max(K, 2), doc=g["doc"])
+        row = run_question(q, searcher=searcher, generator=None, depth=ANSWER_K)
+        if row.refused:
+            continue
+        hits = searcher.search(q.question, k=2, doc=q.doc)
         margin = hits[0].score - hits[1].score if len(hits) > 1 else np.inf
-        right = any((doc_key(g["doc"]), str(p)) in {tuple(c) for c in row["citations"]} for p in g["paragraphs"])
-        facts = all(f.lower() in row["answer"].lower() for f in g["key_facts"])
-        out.append((hits[0].score, margin, right, facts))
+        out.append((hits[0].score, margin, cited_gold(row.citations, q.gold_units) > 0, row.facts_found))
     return np.array(out, dtype=float).reshape(-1, 4)
 
 
@@ -55,6 +53,7 @@ def outcome(data: np.ndarray, evidence: float, margin: float) -> np.ndarray:
 
 
 def fit(data: np.ndarray) -> tuple[float, float]:
+    """The thresholds with the most right answers less wrong ones (the first such: fewest refusals)."""
     best, chosen = -np.inf, (0.0, 0.0)
     for evidence, margin in itertools.product(EVIDENCE, MARGIN):
         right, wrong, _, _ = outcome(data, evidence, margin)
@@ -64,18 +63,18 @@ def fit(data: np.ndarray) -> tuple[float, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, help="an index of the default corpus (default: build a fresh one)")
-    parser.add_argument("--gold", type=Path, default=GOLD)
+    parser.add_argument("--gold", type=Path, default=DEFAULT_GOLD[0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    gold = load_gold(args.gold)
+    gold = list(load_gold(args.gold))
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(index=args.index or Path(tmp) / "index", answer_min_evidence=0, answer_min_margin=0)
-        searcher = open_searcher(settings=settings, embedder=ModelEmbedder(settings.embed_model), progress=False)
+        searcher = open_for(gold, settings=settings, embedder=ModelEmbedder(settings.embed_model), progress=False)
         data = answered(searcher, gold)
-    answerable = sum(g["type"] != "unanswerable" for g in gold)
+    answerable = sum(q.answerable for q in gold)
     refused_anyway = answerable - len(data)
     rng = np.random.default_rng(0)
     held_out = np.zeros(4)

@@ -1,13 +1,14 @@
-"""Retrieval quality, side by side: Paracite's hybrid search vs. the LangChain tutorial pipeline,
-on the gold questions (hit@1, hit@5, MRR per question type and per document).
+"""Retrieval quality, side by side: Paracite's hybrid search vs. the LangChain tutorial pipeline, on the
+answerable gold questions (hit@1, hit@5, MRR per group), each searched within its document; with --grid,
+fusion weights and rerank depths tried one after another (the development set only: never tune on
+evals/heldout.jsonl). Everything but the tutorial pipeline comes from rag.evaluate (`rag eval`).
 
-    python evals/retrieval.py [--index DIR] [--grid] [--out evals/reports/retrieval.json]
+    python evals/retrieval.py [--gold FILE] [--index DIR] [--grid] [--no-baseline]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from collections import defaultdict
@@ -18,152 +19,108 @@ sys.path.insert(0, str(ROOT))
 
 from evals.tutorial_baseline import TutorialPipeline, covers  # noqa: E402
 from rag.embed import ModelEmbedder  # noqa: E402
-from rag.library import open_searcher  # noqa: E402
+from rag.evaluate import DEFAULT_GOLD, GoldQuestion, corpus_files, first_rank, load_gold, open_for  # noqa: E402
 from rag.parse import parse_file  # noqa: E402
-from rag.retrieve import Searcher  # noqa: E402
+from rag.retrieve import Searcher, doc_key  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
-GOLD = ROOT / "evals" / "gold.jsonl"
-FILES = {
-    "S/2020/754": "S_2020_754.txt", "S/2025/72": "S_2025_72.en.pdf", "S/2025/194": "S_2025_194.en.pdf",
-    "S/2025/389": "S_2025_389.en.pdf", "S/RES/2768 (2025)": "S_RES_2768 (2025).en.pdf", "A/80/1": "A_80_1.en.pdf",
-}  # fmt: skip
 K = 10
+Ranks = dict[str, int | None]
 
 
-def load_gold(path: Path = GOLD) -> list[dict]:
-    """Answerable gold questions (unanswerable ones have no paragraphs to find)."""
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in rows if r["paragraphs"]]
+def paracite_ranks(searcher: Searcher, gold: list[GoldQuestion], *, scoped: bool = True) -> Ranks:
+    """Rank of each question's first gold unit in Paracite's search (within its document when scoped)."""
+    out = {}
+    for q in gold:
+        hits = searcher.search(q.question, k=K, doc=q.doc if scoped else None)
+        out[q.id] = first_rank([(h.unit.doc, h.unit.para) for h in hits], q.gold_units)
+    return out
 
 
-def gold_ids(row: dict) -> set[str]:
-    return {str(p) for p in row["paragraphs"]}
-
-
-def first_rank(flags: list[bool]) -> int | None:
-    return next((i + 1 for i, f in enumerate(flags) if f), None)
+def tutorial_ranks(gold: list[GoldQuestion], model, settings: Settings) -> Ranks:
+    """Rank of the first tutorial chunk that covers half of a gold paragraph, over the question's raw file."""
+    files = corpus_files(settings.corpus)
+    pipelines, texts, out = {}, {}, {}
+    for q in gold:
+        key = doc_key(q.doc)
+        if key not in pipelines:
+            pipelines[key] = TutorialPipeline(files[key], model)
+            texts[key] = {u.para: u.text for u in parse_file(files[key], settings=settings).units}
+        chunks = pipelines[key].search(q.question, K)
+        paragraphs = [texts[key][p] for p in q.paragraphs]
+        out[q.id] = next((i for i, c in enumerate(chunks, start=1) if any(covers(c.text, p) for p in paragraphs)),
+                         None)  # fmt: skip
+    return out
 
 
 def summarise(ranks: list[int | None]) -> dict[str, float]:
-    n = len(ranks)
-    return {
-        "n": n,
-        "hit@1": sum(r == 1 for r in ranks) / n,
-        "hit@5": sum(r is not None and r <= 5 for r in ranks) / n,
-        "mrr": sum(1 / r for r in ranks if r) / n,
-    }
+    """hit@1, hit@5 and MRR of a list of first-gold ranks."""
+    n = len(ranks) or 1
+    return {"hit@1": sum(r == 1 for r in ranks) / n, "hit@5": sum(r is not None and r <= 5 for r in ranks) / n,
+            "mrr": sum(1 / r for r in ranks if r) / n}  # fmt: skip
 
 
-def paracite_ranks(searcher: Searcher, gold: list[dict], *, scoped: bool) -> dict[str, int | None]:
-    out = {}
-    for row in gold:
-        hits = searcher.search(row["question"], k=K, doc=row["doc"] if scoped else None)
-        out[row["id"]] = first_rank([h.unit.doc == row["doc"] and h.unit.para in gold_ids(row) for h in hits])
-    return out
-
-
-def baseline_ranks(gold: list[dict], model, settings: Settings) -> dict[str, int | None]:
-    out = {}
-    pipelines, texts = {}, {}
-    for doc, name in FILES.items():
-        path = ROOT / "corpus" / name
-        pipelines[doc] = TutorialPipeline(path, model)
-        texts[doc] = {u.para: u.text for u in parse_file(path, settings=settings).units}
-    for row in gold:
-        chunks = pipelines[row["doc"]].search(row["question"], K)
-        paras = [texts[row["doc"]][p] for p in gold_ids(row)]
-        out[row["id"]] = first_rank([any(covers(c.text, p) for p in paras) for c in chunks])
-    return out
-
-
-def table(gold: list[dict], systems: dict[str, dict[str, int | None]]) -> list[dict]:
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for row in gold:
-        scope = "S/2020/754" if row["doc"] == "S/2020/754" else "PDFs"
-        groups[f"{scope} all"].append(row)
-        groups[f"{scope} {row['type']}"].append(row)
-        if row["doc"] == "S/2020/754" and row["type"] != "paraphrase":
-            groups["S/2020/754 non-paraphrase"].append(row)
-    lines = []
-    for group in sorted(groups):
-        line = {"group": group, "n": len(groups[group])}
-        for name, ranks in systems.items():
-            m = summarise([ranks[r["id"]] for r in groups[group]])
-            line[name] = {k: round(v, 3) for k, v in m.items() if k != "n"}
-        lines.append(line)
-    return lines
-
-
-def print_table(lines: list[dict], systems: list[str]) -> None:
-    head = "| group | n | " + " | ".join(f"{s} hit@1 | hit@5 | MRR" for s in systems) + " |"
-    print(head)
-    print("|" + "---|" * (2 + 3 * len(systems)))
-    for line in lines:
-        cells = [f"{line[s]['hit@1']:.2f} | {line[s]['hit@5']:.2f} | {line[s]['mrr']:.2f}" for s in systems]
-        print(f"| {line['group']} | {line['n']} | " + " | ".join(cells) + " |")
+def groups(gold: list[GoldQuestion]) -> dict[str, list[GoldQuestion]]:
+    """S/2020/754 and the PDFs, all and per question type."""
+    out: dict[str, list[GoldQuestion]] = defaultdict(list)
+    for q in gold:
+        scope = "S/2020/754" if q.doc == "S/2020/754" else "PDFs"
+        out[f"{scope} all"].append(q)
+        out[f"{scope} {q.type}"].append(q)
+        if q.doc == "S/2020/754" and q.type != "paraphrase":
+            out["S/2020/754 non-paraphrase"].append(q)
+    return dict(sorted(out.items()))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gold", type=Path, default=DEFAULT_GOLD[0], help="the questions (default: evals/gold.jsonl)")
     parser.add_argument("--index", type=Path, help="an index of the default corpus (default: build a fresh one)")
-    parser.add_argument("--grid", action="store_true", help="also try fusion weights and print each setting")
-    parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--gold", type=Path, default=GOLD, help="the questions (default: evals/gold.jsonl)")
-    parser.add_argument("--out", type=Path, default=ROOT / "evals" / "reports" / "retrieval.json")
+    parser.add_argument("--grid", action="store_true", help="also try fusion weights and rerank depths")
+    parser.add_argument("--no-baseline", action="store_true", help="leave out the tutorial pipeline")
     args = parser.parse_args()
-    gold = load_gold(args.gold)
+    gold = [q for q in load_gold(args.gold) if q.answerable]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(index=args.index or Path(tmp) / "index")
         embedder = ModelEmbedder(settings.embed_model)
-        searcher = open_searcher(settings=settings, embedder=embedder, progress=False)
-        systems = {"paracite": paracite_ranks(searcher, gold, scoped=True),
+        searcher = open_for(gold, settings=settings, embedder=embedder, progress=False)
+        systems = {"paracite": paracite_ranks(searcher, gold),
                    "paracite-library": paracite_ranks(searcher, gold, scoped=False)}  # fmt: skip
         if not args.no_baseline:
-            systems["tutorial"] = baseline_ranks(gold, embedder._model, settings)
-        lines = table(gold, systems)
-        print("Scoped = searched within the question's document (as the tutorial pipeline over that raw file);")
-        print("paracite-library = over the whole six-document library.\n")
-        print_table(lines, list(systems))
+            systems["tutorial"] = tutorial_ranks(gold, embedder.sentence_transformer, settings)
+        print("paracite: searched within the question's document (as the tutorial pipeline over that raw file); "
+              "paracite-library: over the whole library.\n")  # fmt: skip
+        print("| group | n | " + " | ".join(f"{s} hit@1 | hit@5 | MRR" for s in systems) + " |")
+        print("|" + "---|" * (2 + 3 * len(systems)))
+        for name, members in groups(gold).items():
+            cells = [summarise([ranks[q.id] for q in members]) for ranks in systems.values()]
+            print(f"| {name} | {len(members)} | "
+                  + " | ".join(f"{c['hit@1']:.2f} | {c['hit@5']:.2f} | {c['mrr']:.2f}" for c in cells) + " |")
         if args.grid:
             grid(searcher, gold, settings)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"table": lines, "ranks": systems}, indent=1))
-    print(f"\nreport: {args.out}")
     return 0
 
 
-def grid(searcher: Searcher, gold: list[dict], settings: Settings) -> None:
+def grid(searcher: Searcher, gold: list[GoldQuestion], settings: Settings) -> None:
     """Fusion settings, then rerank depths, side by side (questions searched within their document)."""
-    print("\n| lexical w | confidence power | rrf k | 754 hit@1 | 754 hit@5 | 754 paraphrase hit@1 | hit@5 "
-          "| PDF hit@1 | PDF hit@5 |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    subsets = {"754": lambda q: q.doc == "S/2020/754", "754 paraphrase": lambda q: q.doc == "S/2020/754"
+               and q.type == "paraphrase", "PDF": lambda q: q.doc != "S/2020/754"}  # fmt: skip
+
+    def row(update: dict) -> str:
+        searcher.settings = settings.model_copy(update=update)
+        ranks = paracite_ranks(searcher, gold)
+        cells = [summarise([ranks[q.id] for q in gold if keep(q)]) for keep in subsets.values()]
+        return " | ".join(f"{c['hit@1']:.2f} | {c['hit@5']:.2f}" for c in cells)
+
+    head = " | ".join(f"{name} hit@1 | hit@5" for name in subsets)
+    print(f"\n| lexical w | confidence power | rrf k | {head} |\n|---|---|---|" + "---|" * 6)
     for lexical, power in ((0, 1), (1, 0), (0.5, 0), (1, 1), (1, 2), (2, 1), (2, 2), (3, 2), (4, 3)):
         for rrf_k in (10, 30, 60):
-            searcher.settings = settings.model_copy(
-                update={"lexical_weight": lexical, "lexical_confidence_power": power, "rrf_k": rrf_k}
-            )
-            ranks = paracite_ranks(searcher, gold, scoped=True)
-
-            def m(keep, ranks=ranks) -> dict[str, float]:
-                return summarise([ranks[r["id"]] for r in gold if keep(r)])
-
-            s754 = m(lambda r: r["doc"] == "S/2020/754")
-            para = m(lambda r: r["doc"] == "S/2020/754" and r["type"] == "paraphrase")
-            pdf = m(lambda r: r["doc"] != "S/2020/754")
-            print(f"| {lexical} | {power} | {rrf_k} | {s754['hit@1']:.2f} | {s754['hit@5']:.2f} | "
-                  f"{para['hit@1']:.2f} | {para['hit@5']:.2f} | {pdf['hit@1']:.2f} | {pdf['hit@5']:.2f} |")
-    print("\n| rerank depth (0: fused ranking only) | 754 hit@1 | 754 hit@5 | 754 paraphrase hit@1 | hit@5 "
-          "| PDF hit@1 | PDF hit@5 |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+            update = {"lexical_weight": lexical, "lexical_confidence_power": power, "rrf_k": rrf_k}
+            print(f"| {lexical} | {power} | {rrf_k} | {row(update)} |")
+    print(f"\n| rerank depth (0: fused ranking only) | {head} |\n|---|" + "---|" * 6)
     for depth in (0, 5, 10, 20):
-        searcher.settings = settings.model_copy(update={"rerank_depth": depth})
-        ranks = paracite_ranks(searcher, gold, scoped=True)
-        s754, para, pdf = (summarise([ranks[r["id"]] for r in gold if keep(r)]) for keep in (
-            lambda r: r["doc"] == "S/2020/754", lambda r: r["doc"] == "S/2020/754" and r["type"] == "paraphrase",
-            lambda r: r["doc"] != "S/2020/754"))  # fmt: skip
-        print(f"| {depth} | {s754['hit@1']:.2f} | {s754['hit@5']:.2f} | {para['hit@1']:.2f} | {para['hit@5']:.2f} "
-              f"| {pdf['hit@1']:.2f} | {pdf['hit@5']:.2f} |")  # fmt: skip
+        print(f"| {depth} | {row({'rerank_depth': depth})} |")
     searcher.settings = settings
 
 

@@ -91,6 +91,11 @@ class ModelEmbedder:
             raise RagError(f"cannot load embedding model {self.name!r} ({type(exc).__name__}: {exc}); give an "
                            "installed model package or a local model folder in RAG_EMBED_MODEL") from None  # fmt: skip
 
+    @property
+    def sentence_transformer(self):
+        """The loaded sentence-transformers model (for comparisons that embed with it directly)."""
+        return self._model
+
     @cached_property
     def _fast(self) -> FastBert:
         return FastBert(self.path)  # type: ignore[arg-type]

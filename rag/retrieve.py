@@ -23,7 +23,7 @@ from rag.settings import Settings
 from rag.store import Snapshot, VectorIndex
 from rag.types import Hit, Unit
 
-# Reranking weights (chosen with evals/retrieval.py and evals/answers.py on the gold questions)
+# Reranking weights (chosen with evals/retrieval.py and rag eval on the gold questions)
 COVERAGE_WEIGHT = 0.3  # share of the question's content words found in a sentence
 UNIT_COVERAGE_WEIGHT = 0.4  # idf-weighted share of the question's terms found in the whole unit
 RANK_WEIGHT = 0.15  # prior for units the fused ranking put first (divided by the fused rank)
