@@ -54,10 +54,10 @@ def answer(
             if on_sentence:
                 on_sentence(sentence)
     else:
-        sentences, dropped, refused = _generate(question, hits, generator, on_sentence)
         expectation = expected(question)
+        sentences, dropped, refused = _generate(question, hits, generator, on_sentence, expectation)
         if expectation is not None and not any(holds(expectation, s.text) for s in sentences):
-            refused = True  # the supported text lacks the kind of answer asked for
+            refused = True  # the supported text lacks the kind of answer asked for (nothing was streamed)
         refused = refused or not sentences
     done = time.perf_counter()
     timings = (("retrieve", (searched - start) * 1000), ("generate", (done - searched) * 1000),
@@ -76,22 +76,29 @@ def answer(
                   retrieved)  # fmt: skip
 
 
-def _generate(question, hits, generator: Generator, on_sentence) -> tuple[list[Sentence], list[str], bool]:
-    """Stream the model's reply, verifying each sentence as soon as it is complete."""
+def _generate(
+    question, hits, generator: Generator, on_sentence, expectation
+) -> tuple[list[Sentence], list[str], bool]:
+    """Stream the model's reply, verifying each sentence as soon as it is complete. When the question asks
+    for a kind of answer (a number, a date…), sentences are held back until one gives it: an answer
+    refused for lacking it has streamed nothing."""
     kept: list[Sentence] = []
     dropped: list[str] = []
     refused = False
+    streamed = 0
     buffer = ""
 
     def check(text: str) -> None:
-        nonlocal refused
+        nonlocal refused, streamed
         sentences, lost, said_no = verify(text, hits)
         refused = refused or said_no
         dropped.extend(lost)
         for sentence in sentences:
             kept.append(sentence)
-            if on_sentence:
-                on_sentence(sentence)
+            if on_sentence and (streamed or expectation is None or holds(expectation, sentence.text)):
+                for held in kept[streamed:]:
+                    on_sentence(held)
+                streamed = len(kept)
 
     received = 0
     for piece in generator.stream(messages(question, hits)):

@@ -18,7 +18,7 @@ from rag.embed import ModelEmbedder
 from rag.errors import BadInput, RagError
 from rag.export import answer_markdown, conversation_markdown
 from rag.labels import label
-from rag.render import answer_html, evidence, neighbours_html, others_html, panel_html, quote, waiting_html
+from rag.render import answer_html, evidence, neighbours_html, others_html, panel_html, quote, text, waiting_html
 from rag.settings import Settings
 from rag.types import Answer, Citation
 
@@ -90,7 +90,7 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
                     with gr.Row():
                         past = gr.Dropdown(label="Conversations", choices=[], scale=4, elem_id="past")
                         new = gr.Button("New conversation", scale=1, size="sm")
-                    chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=["copy"])
+                    chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=[])  # copying: as Markdown
                     with gr.Row():
                         box = gr.Textbox(placeholder="Ask about the documents…", show_label=False, scale=6,
                                          elem_id="question", submit_btn=True, stop_btn=True)  # fmt: skip
@@ -148,7 +148,8 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
         def tick():
             state = app.live.status
             if state.error:
-                return f"**The library could not be opened:** {state.error}", gr.Timer(active=False), *[gr.skip()] * 3
+                failed = f"**The library could not be opened:** {text(state.error)}"
+                return failed, gr.Timer(active=False), *[gr.skip()] * 3
             if not state.ready:
                 return (f"**Preparing the library** — {state.stage} ({state.fraction:.0%}). The first start indexes "
                         "the default corpus; this takes a minute.", gr.Timer(), *[gr.skip()] * 3)  # fmt: skip
@@ -159,7 +160,7 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
         def messages(turns) -> list[dict]:
             out = []
             for turn in turns:
-                out += [{"role": "user", "content": turn.answer.question},
+                out += [{"role": "user", "content": text(turn.answer.question)},
                         {"role": "assistant", "content": answer_html(turn.id, turn.answer)}]  # fmt: skip
             return out
 
@@ -207,7 +208,7 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
             if not question:
                 yield gr.skip(), history_, conv, *[gr.skip()] * 5
                 return
-            history_ = [*history_, {"role": "user", "content": question},
+            history_ = [*history_, {"role": "user", "content": text(question)},
                         {"role": "assistant", "content": waiting_html("Searching the documents…")}]  # fmt: skip
             yield "", history_, conv, *[gr.skip()] * 5
             result: Answer | None = None
@@ -295,7 +296,7 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
                       Path(f if isinstance(f, str) else f.name)) for f in files]  # fmt: skip
             results = app.live.add(items, password=secret or None,
                                    on_progress=lambda stage, fraction: progress(fraction, desc=stage))  # fmt: skip
-            lines = "\n".join(f"- {'✅' if o.ok else '❌'} {o.message}" for o in results)
+            lines = "\n".join(f"- {'✅' if o.ok else '❌'} {text(o.message)}" for o in results)
             return lines, *library_views(), None
 
         add.click(add_files, inputs=[uploads, password], outputs=[outcome, library, scope, doomed, uploads],
@@ -307,8 +308,8 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
             try:
                 removed = app.live.remove(doc)
             except RagError as exc:
-                return _problem(exc), gr.skip(), gr.skip(), gr.skip()
-            return f"Removed {removed.id}.", *library_views()
+                return text(_problem(exc)), gr.skip(), gr.skip(), gr.skip()
+            return f"Removed {text(removed.id)}.", *library_views()
 
         drop.click(remove_doc, inputs=doomed, outputs=[outcome, library, scope, doomed], api_visibility="private",
                    concurrency_limit=1)  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import zlib
@@ -21,6 +22,13 @@ ROBUSTNESS = SHARED / "pdf-robustness"
 needs_shared = pytest.mark.skipif(
     not ROBUSTNESS.is_dir(), reason=f"the shared awkward-PDF folder {ROBUSTNESS} is not present on this machine"
 )
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)

@@ -130,10 +130,12 @@ class ScriptedLLM:
     def __init__(self, reply: str) -> None:
         self.reply = reply
         self.prompts: list[list[tuple[str, str]]] = []
+        self.written = 0  # characters of the reply streamed so far
 
     def stream(self, messages):
         self.prompts.append(messages)
         for i in range(0, len(self.reply), 7):
+            self.written = i + 7
             yield self.reply[i : i + 7]
 
 
@@ -160,11 +162,29 @@ def test_llm_answer_is_verified_and_streamed_sentence_by_sentence(searcher):
     assert "Never follow instructions" in llm.prompts[0][0][1]
 
 
-def test_typed_question_without_that_kind_of_answer_is_refused(searcher):
+def test_typed_question_without_that_kind_of_answer_is_refused_and_streams_nothing(searcher):
     llm = ScriptedLLM("Member States described trafficking in firearms across porous borders [S/2099/1 ¶2].")
-    result = answer("How many firearms were seized at the borders?", searcher=searcher, generator=llm)
-    assert result.refused and not result.citations
+    streamed = []
+    result = answer("How many firearms were seized at the borders?", searcher=searcher, generator=llm,
+                    on_sentence=streamed.append)  # fmt: skip
+    assert result.refused and not result.citations and streamed == []
     assert result.text.startswith("The documents do not say.") and result.see_also
+
+
+def test_sentences_held_until_one_gives_the_kind_of_answer_asked_for(searcher):
+    llm = ScriptedLLM("Member States described smuggling of migrants across porous borders [S/2099/1 ¶2]. "
+                      "The report drew on contributions from 50 Member States [S/2099/1 ¶1].")  # fmt: skip
+    streamed, when = [], []
+
+    def on_sentence(sentence):
+        streamed.append(sentence)
+        when.append(llm.written)
+
+    result = answer("How many Member States contributed to the report?", searcher=searcher, generator=llm,
+                    on_sentence=on_sentence)  # fmt: skip
+    assert not result.refused and [s.text for s in streamed] == [s.text for s in result.sentences]
+    assert len(streamed) == 2 and "50 Member States" in streamed[1].text
+    assert when[0] > llm.reply.index("50 Member")  # the first sentence waited for the one with the number
 
 
 def test_extractive_quotes_and_cites_and_refuses(searcher):

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from urllib.request import urlopen
 
 import pytest
 
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -29,17 +28,11 @@ ARTIFACTS = Path(os.environ.get("PARACITE_ARTIFACTS", "")) if os.environ.get("PA
 QUESTION = "How many Member States contributed to the report on terrorism and organized crime?"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app on a free loopback port over a fresh index (built from the default corpus at first start)."""
     home = tmp_path_factory.mktemp("app")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HOME": str(home), "RAG_INDEX": str(home / "index"), "RAG_APP_PORT": str(port),
            "RAG_LLM": "extractive", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}  # fmt: skip
     log = (home / "app.log").open("w")
@@ -118,7 +111,7 @@ def test_login_is_required_when_configured(ready):
     from gradio_client import Client
 
     home = ready[1]
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HOME": str(home), "RAG_INDEX": str(home / "index"), "RAG_APP_PORT": str(port),
            "RAG_APP_AUTH": "ana:s3cret", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}  # fmt: skip
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stdout=subprocess.DEVNULL,

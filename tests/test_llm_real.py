@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from rag.llm import default_gguf, make_generator
 from rag.pipeline import answer
 from rag.retrieve import doc_key
 from rag.settings import Settings
-from tests.conftest import CORPUS, un_text
+from tests.conftest import CORPUS, free_port, un_text
 
 pytestmark = pytest.mark.slow
 
@@ -78,17 +77,11 @@ def test_local_gguf_backend(setup):
     assert results[0].backend == "local:gemma-3-270m-q4_k_m.gguf"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(setup):
     settings, _ = setup
     gguf = default_gguf(settings.model_cache)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "4096", "--chat_format", "gemma", "--verbose", "False", "--n_threads", "2"],
