@@ -81,6 +81,18 @@ def ready(server):
     return server
 
 
+def test_first_start_shows_indexing_progress_in_the_page(browser, server):
+    page = browser.new_page()
+    try:
+        page.goto(server[0])
+        page.wait_for_selector("#question textarea")
+        page.wait_for_function("document.querySelector('#status').innerText.includes('%')", timeout=30_000)
+        assert re.search(r"Preparing the library — indexing the default corpus: \w+.* \(\d+%\)",
+                         page.locator("#status").inner_text())  # fmt: skip
+    finally:
+        page.close()
+
+
 def test_api_chat_and_ask_match_the_cli(ready):
     url, home = ready
     client = _client(url)
@@ -147,7 +159,7 @@ def test_login_is_required_when_configured(ready):
 
 
 @pytest.fixture(scope="module")
-def browser(ready):
+def browser(server):
     playwright = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
