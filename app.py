@@ -11,10 +11,13 @@ import sys
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def main() -> int:
     """Serve the app until interrupted; a bad setting is one line on stderr and exit code 2."""
+    import logging
+
     from pydantic import ValidationError
 
     from rag.errors import RagError
@@ -27,6 +30,8 @@ def main() -> int:
         print(f"app: error: RAG_{str(first['loc'][0]).upper()} is not valid: {first['msg']}", file=sys.stderr)
         return 2
     from rag.webapp import launch
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
 
     print(f"Paracite: http://{settings.app_host}:{settings.app_port} (index {settings.index})", file=sys.stderr)
     try:

@@ -16,7 +16,7 @@ def searcher(settings: Settings | None = None) -> Searcher:
     """A Searcher over the configured index (built from the default corpus on first use), cached."""
     settings = settings or Settings()
     embedder = ModelEmbedder(settings.embed_model, fast_queries=settings.fast_query_encoder)
-    return open_searcher(settings=settings, embedder=embedder)
+    return open_searcher(settings=settings, embedder=embedder, progress=False)  # quiet: a library logs
 
 
 def search(question: str, *, k: int = 5, doc: str | None = None, settings: Settings | None = None) -> list[Hit]:

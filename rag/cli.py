@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections import Counter
@@ -73,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 bad input, 1 other failure)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _show_logs()
     args = build_parser().parse_args(argv)
     try:
         try:
@@ -89,6 +92,37 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+class _LogLine(logging.Formatter):
+    """The library's log records as the CLI's own lines: "rag: …", "rag: warning: …"."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = "" if record.levelno < logging.WARNING else f"{record.levelname.lower()}: "
+        return f"rag: {level}{record.getMessage()}"
+
+
+class _Stderr(logging.StreamHandler):
+    """A handler writing to whatever `sys.stderr` is at the time (tests swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _show_logs() -> None:
+    """Show what the library logs (first-use indexing, skipped files) on stderr, once per process."""
+    logger = logging.getLogger("rag")
+    if not any(isinstance(h.formatter, _LogLine) for h in logger.handlers):
+        handler = _Stderr()
+        handler.setFormatter(_LogLine())
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def _embedder(settings: Settings):

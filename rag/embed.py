@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -63,8 +62,6 @@ class ModelEmbedder:
     """A sentence-transformers model read from disk (never fetched from a hub at run time)."""
 
     def __init__(self, name: str = DEFAULT_MODEL, *, fast_queries: bool = True) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         self.name = name
         self.path = _resolve(name)
         self.fast_queries = fast_queries and isinstance(self.path, Path) and supports(self.path)
@@ -86,7 +83,8 @@ class ModelEmbedder:
 
         transformers_logging.disable_progress_bar()  # one progress bar (ours) is enough
         try:
-            return SentenceTransformer(str(self.path), device="cpu")
+            # local_files_only: a model is read from disk, never fetched from a hub (no environment change needed)
+            return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any load failure is a configuration problem
             raise RagError(f"cannot load embedding model {self.name!r} ({type(exc).__name__}: {exc}); give an "
                            "installed model package or a local model folder in RAG_EMBED_MODEL") from None  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -18,6 +19,8 @@ from rag.errors import BadInput, RagError
 from rag.pipeline import Generator, answer
 from rag.retrieve import Searcher, doc_key
 from rag.settings import Settings
+
+log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_GOLD = (ROOT / "evals" / "gold.jsonl", ROOT / "evals" / "heldout.jsonl")
@@ -205,9 +208,8 @@ def open_for(questions: Sequence[GoldQuestion], *, settings: Settings, embedder,
         if lacking := [d for d in needed if doc_key(d) not in files]:
             raise BadInput(f"no index in {str(settings.index)!r}, and the corpus {str(settings.corpus)!r} has no "
                            f"file for {', '.join(lacking)}: ingest the documents first (rag ingest FILE… --index DIR)")
-        if progress:
-            print(f"rag: no index yet: indexing the {len(needed)} documents the questions need into "
-                  f"{str(settings.index)!r}…", file=sys.stderr)  # fmt: skip
+        log.info("no index yet: indexing the %d documents the questions need into %r…", len(needed),
+                 str(settings.index))  # fmt: skip
         report = ingest([files[doc_key(d)] for d in needed], settings=settings, embedder=embedder, progress=progress)
         if report.failed:
             raise RagError(f"cannot index {report.failed[0][0]}: {report.failed[0][1]}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -18,6 +19,8 @@ from rag.retrieve import Searcher, doc_key, views
 from rag.settings import Settings
 from rag.store import Snapshot
 from rag.types import Document, Unit
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +152,11 @@ def open_searcher(
     """Load the index, building it from the shipped default corpus on first use."""
     loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
     if loaded is None:
-        if progress:
-            print(f"rag: first use: indexing the default corpus {str(settings.corpus)!r}…", file=sys.stderr)
+        log.info("first use: indexing the default corpus %r…", str(settings.corpus))
         report = ingest([settings.corpus], settings=settings, embedder=embedder, progress=progress,
                         on_progress=on_progress)
         for path, reason in report.failed:
-            print(f"rag: warning: skipped {path}: {reason}", file=sys.stderr)
+            log.warning("skipped %s: %s", path, reason)
         loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
         if loaded is None:
             raise RagError(f"no documents could be indexed from {str(settings.corpus)!r}")

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from rag.embed import Embedder, Query
 from rag.errors import BadInput
@@ -64,8 +64,9 @@ class Searcher:
 
     def __init__(self, snapshot: Snapshot, index: VectorIndex, embedder: Embedder, settings: Settings) -> None:
         # Searching multiplies small matrices: numpy's (and faiss's) OpenBLAS threads would only spin, and
-        # their busy-waiting after each product slowed torch's query encoder on two cores fivefold.
-        threadpool_limits(1, user_api="blas")
+        # their busy-waiting after each product slowed torch's query encoder on two cores fivefold. So each
+        # search runs with BLAS on one thread, and the process's own setting is restored after it.
+        self._blas = ThreadpoolController()
         self.units, self.documents = snapshot.units, snapshot.documents
         self.owners, self.vectors = snapshot.owners, snapshot.vectors
         order = np.argsort(self.owners, kind="stable")  # view rows grouped by unit, whole unit first
@@ -96,6 +97,10 @@ class Searcher:
 
     def search(self, question: str, *, k: int = 5, doc: str | Sequence[str] | None = None) -> list[Hit]:
         """The `k` best units for `question`, optionally within one document or a few."""
+        with self._blas.limit(limits=1, user_api="blas"):
+            return self._search(question, k, doc)
+
+    def _search(self, question: str, k: int, doc: str | Sequence[str] | None) -> list[Hit]:
         question = " ".join(question.split())
         if not question:
             raise BadInput("the question is empty")

@@ -1,4 +1,4 @@
-"""The data model: frozen dataclasses shared by every module (DESIGN.md §3)."""
+"""The data model: frozen dataclasses shared by every module."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Unit:
     text: str
 
     def to_json(self) -> dict[str, object]:
-        """The public JSON shape of a unit (DESIGN.md §4)."""
+        """The public JSON shape of a unit (`rag parse --jsonl`; README, Command line)."""
         return asdict(self)
 
 
@@ -55,7 +55,7 @@ class Hit:
     rank: int
 
     def to_json(self) -> dict[str, object]:
-        """Unit fields plus score and rank (DESIGN.md §4)."""
+        """Unit fields plus score and rank (`rag search --jsonl`)."""
         return {**self.unit.to_json(), "score": round(self.score, 6), "rank": self.rank}
 
 
@@ -105,7 +105,7 @@ class Answer:
     retrieved: tuple[Citation, ...] = ()  # every unit the answer was drawn from, in rank order
 
     def to_json(self) -> dict[str, object]:
-        """The public JSON shape of an answer (DESIGN.md §4)."""
+        """The public JSON shape of an answer (`rag ask --jsonl`, the app's /ask API)."""
         return {
             "question": self.question,
             "answer": self.text,
