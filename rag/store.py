@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +23,12 @@ SCHEMA_VERSION = 2  # 2: token vectors for reranking
 _CURRENT = "CURRENT"
 _FILES = ("documents.json", "units.jsonl", "vectors.npy", "owners.npy", "vectors.faiss", "token_ids.npy",
           "tokens.npy", "token_offsets.npy")
+# The steps of `save`, in the order it passes them: the crash tests stop a writer after each one, so every
+# file added to `_FILES` becomes a step they cover without being told.
+CHECKPOINTS = ("generation-folder", *_FILES, "manifest.json", "fsync-files", "fsync-generation", "current-tmp",
+               "switch", "fsync-folder", "prune")
+# Called with each checkpoint's name as `save` passes it; None (always, outside tests) costs one comparison.
+on_checkpoint: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,16 +168,23 @@ def save(folder: Path, snapshot: Snapshot, *, model: str, hnsw_threshold: int) -
     number = 1 + max((int(p.name[4:]) for p in folder.glob("gen-*") if p.name[4:].isdigit()), default=0)
     gen = folder / f"gen-{number:08d}"
     gen.mkdir()
-    (gen / "documents.json").write_text(json.dumps([asdict(d) for d in snapshot.documents], ensure_ascii=False))
-    with (gen / "units.jsonl").open("w", encoding="utf-8") as f:
-        f.writelines(json.dumps(u.to_json(), ensure_ascii=False) + "\n" for u in snapshot.units)
-    np.save(gen / "vectors.npy", snapshot.vectors.astype(np.float32), allow_pickle=False)
-    np.save(gen / "owners.npy", snapshot.owners.astype(np.int64), allow_pickle=False)
-    np.save(gen / "token_ids.npy", snapshot.token_ids.astype(np.int32), allow_pickle=False)
-    np.save(gen / "tokens.npy", snapshot.tokens.astype(np.int8), allow_pickle=False)
-    np.save(gen / "token_offsets.npy", snapshot.token_offsets.astype(np.int64), allow_pickle=False)
+    _checkpoint("generation-folder")
     index = VectorIndex.build(snapshot.vectors, hnsw_threshold=hnsw_threshold)
-    faiss.write_index(index.index, str(gen / "vectors.faiss"))
+    writers: dict[str, Callable[[Path], object]] = {
+        "documents.json": lambda path: path.write_text(
+            json.dumps([asdict(d) for d in snapshot.documents], ensure_ascii=False)),
+        "units.jsonl": lambda path: _write_lines(path, (json.dumps(u.to_json(), ensure_ascii=False)
+                                                        for u in snapshot.units)),
+        "vectors.npy": lambda path: np.save(path, snapshot.vectors.astype(np.float32), allow_pickle=False),
+        "owners.npy": lambda path: np.save(path, snapshot.owners.astype(np.int64), allow_pickle=False),
+        "vectors.faiss": lambda path: faiss.write_index(index.index, str(path)),
+        "token_ids.npy": lambda path: np.save(path, snapshot.token_ids.astype(np.int32), allow_pickle=False),
+        "tokens.npy": lambda path: np.save(path, snapshot.tokens.astype(np.int8), allow_pickle=False),
+        "token_offsets.npy": lambda path: np.save(path, snapshot.token_offsets.astype(np.int64), allow_pickle=False),
+    }  # fmt: skip
+    for name in _FILES:  # a name in `_FILES` without a writer is a KeyError here, never a file left unwritten
+        writers[name](gen / name)
+        _checkpoint(name)
     manifest = {
         "schema": SCHEMA_VERSION, "model": model, "fingerprint": snapshot.fingerprint, "parser": snapshot.parser,
         "dimension": int(snapshot.vectors.shape[1]), "units": len(snapshot.units), "vectors": len(snapshot.vectors),
@@ -180,16 +193,33 @@ def save(folder: Path, snapshot: Snapshot, *, model: str, hnsw_threshold: int) -
         "files": {name: sha256_file(gen / name) for name in _FILES},
     }  # fmt: skip
     (gen / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    _checkpoint("manifest.json")
     for path in gen.iterdir():
         _fsync(path)
+    _checkpoint("fsync-files")
     _fsync(gen)
+    _checkpoint("fsync-generation")
     tmp = folder / f"{_CURRENT}.tmp"
     tmp.write_text(gen.name)
     _fsync(tmp)
+    _checkpoint("current-tmp")
     os.replace(tmp, current)  # the switch: readers see the old generation or the new one, never a mix
+    _checkpoint("switch")
     _fsync(folder)
+    _checkpoint("fsync-folder")
     prune(folder)
+    _checkpoint("prune")
     return index
+
+
+def _write_lines(path: Path, lines: Iterator[str]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        f.writelines(line + "\n" for line in lines)
+
+
+def _checkpoint(name: str) -> None:
+    if on_checkpoint is not None:
+        on_checkpoint(name)
 
 
 def prune(folder: Path) -> None:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +12,7 @@ from rag import store
 from rag.errors import BadInput, IndexProblem
 from rag.library import ingest, open_searcher, remove
 from rag.settings import Settings
-from tests.conftest import ROOT, FakeEmbedder, un_text
+from tests.conftest import FakeEmbedder, un_text
 
 TRAFFIC = [
     "Member States reported smuggling of migrants and trafficking in firearms across porous borders.",
@@ -180,45 +176,3 @@ def test_hnsw_past_threshold_finds_the_same(library):
         a = open_searcher(settings=exact, embedder=FakeEmbedder(), progress=False).search(question, k=2)
         b = open_searcher(settings=approx, embedder=FakeEmbedder(), progress=False).search(question, k=2)
         assert [h.unit.para for h in a] == [h.unit.para for h in b]
-
-
-_CRASH = """
-import os, sys, time
-from pathlib import Path
-sys.path.insert(0, {root!r})
-from rag import store
-from rag.library import ingest
-from rag.settings import Settings
-from tests.conftest import FakeEmbedder
-calls = 0
-real = store._fsync
-def slow_fsync(path):
-    global calls
-    calls += 1
-    real(path)
-    if calls == {stop}:
-        print("ready", flush=True)
-        time.sleep(60)
-store._fsync = slow_fsync
-settings = Settings(index=Path({index!r}))
-ingest([Path({new!r})], settings=settings, embedder=FakeEmbedder(), progress=False)
-"""
-
-
-@pytest.mark.parametrize("stop", [1, 4, 7, 8, 9])  # while writing files, just before and just after the switch
-def test_kill_during_write_leaves_a_complete_index(library, tmp_path, stop):
-    docs, settings = library
-    ingest([docs / "traffic.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
-    before = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
-    script = _CRASH.format(root=str(ROOT), stop=stop, index=str(settings.index), new=str(docs / "prisons.txt"))
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    after = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
-    docs_after = {d.id for d in after.documents}
-    assert docs_after in ({"S/2099/1"}, {"S/2099/1", "S/2099/2"})  # the old index or the new, never a mix
-    assert [u.text for u in after.units if u.doc == "S/2099/1"] == [u.text for u in before.units]
-    report = ingest([docs / "prisons.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
-    assert set(report.added + report.unchanged) == {"S/2099/2"}
-    assert len(list(settings.index.glob("gen-*"))) == 1  # the interrupted generation was cleaned up
