@@ -97,7 +97,8 @@ def holds(expectation: Expectation, text: str) -> bool:
             near = terms(" ".join(words[max(0, i - 3) : i + 6]))
             if not expectation.counted or expectation.counted & near:
                 return True
-        elif _QUANTIFIER.fullmatch(word) and expectation.counted & terms(" ".join(words[i + 1 : i + 3])):
+        elif (_QUANTIFIER.fullmatch(word.strip("“”\"‘’'("))  # a quoted sentence may open with it
+              and expectation.counted & terms(" ".join(words[i + 1 : i + 3]))):
             return True
     return False
 

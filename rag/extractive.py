@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answer_type import expected, holds
+from rag.answer_type import Expectation, holds
 from rag.retrieve import Searcher
 from rag.types import Citation, Hit, Sentence
 
@@ -24,10 +24,10 @@ class _Candidate:
     hit: Hit
 
 
-def extract(question: str, hits: Sequence[Hit], searcher: Searcher) -> tuple[list[Sentence], bool]:
-    """Pick answer sentences from `hits`; returns (sentences, refused)."""
+def extract(question: str, hits: Sequence[Hit], searcher: Searcher, expectation: Expectation | None) -> list[Sentence]:
+    """Pick answer sentences from `hits` (of the kind of answer expected, when one is); none: nothing answers."""
     if not hits:
-        return [], True
+        return []
     candidates = [
         _Candidate(score + prior, cosine, hit.rank, text, hit)
         for hit, prior in zip(hits, searcher.unit_priors(question, hits), strict=True)
@@ -36,13 +36,12 @@ def extract(question: str, hits: Sequence[Hit], searcher: Searcher) -> tuple[lis
     candidates.sort(key=lambda c: (-c.score, c.rank))
     best = candidates[0]
     if best.cosine < MIN_RELEVANCE:
-        return [], True
+        return []
     pool = [c for c in candidates if c.score >= best.score - MARGIN]
-    expectation = expected(question)
     if expectation is not None:
         pool = [c for c in pool if holds(expectation, c.text)]
         if not pool:
-            return [], True
+            return []
     # One unit is cited (a second unit's sentence was wrong more often than right on the gold questions):
     # its best sentence; the sentence after it (a paragraph's opening statement is usually made specific
     # by the next one: "… specific agencies." → "… financial intelligence units …"); then its other
@@ -55,4 +54,4 @@ def extract(question: str, hits: Sequence[Hit], searcher: Searcher) -> tuple[lis
     others = [c.text for c in pool[1:] if c.hit.unit == unit]
     picked = list(dict.fromkeys([best.text, *texts[after : after + 1], *others]))[:MAX_SENTENCES]
     picked.sort(key=texts.index)
-    return [Sentence(f"“{text}”", (Citation.of(unit),), True) for text in picked], False
+    return [Sentence(f"“{text}”", (Citation.of(unit),), True) for text in picked]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from enum import Enum
 from typing import Protocol
 
-from rag.answer_type import expected, holds, names
+from rag.answer_type import Expectation, expected, holds, names
 from rag.cite import render, verify
 from rag.extractive import extract
 from rag.prompts import messages
 from rag.retrieve import Searcher
 from rag.sentences import split_sentences
-from rag.types import Answer, Citation, Sentence
+from rag.types import Answer, Citation, Hit, Sentence
 
 REFUSAL = "The documents do not say."
 UNCLEAR = "The documents do not clearly say: no paragraph stands out."
@@ -29,69 +30,101 @@ class Generator(Protocol):
         ...
 
 
+class Refusal(Enum):
+    """Why an answer is refused: the answer policy's reasons (`decide`)."""
+
+    NOT_MENTIONED = "not_mentioned"  # the question names something no searched paragraph holds
+    UNCLEAR = "unclear"  # extractive: no paragraph stands out (weak, near-tied evidence)
+    NOT_SAID = "not_said"  # nothing supported remains, or not the kind of answer asked for
+
+
+def stands_out(hits: Sequence[Hit], *, min_evidence: float, min_margin: float) -> bool:
+    """Whether the first of `hits` (a reranked search's) is evidently the unit that answers: strong
+    evidence, or clearly ahead of the second. Weak, near-tied candidates are where wrong citations came
+    from (thresholds fitted by evals/gate.py)."""
+    if len(hits) < 2:
+        return True
+    return hits[0].score >= min_evidence or hits[0].score - hits[1].score >= min_margin
+
+
+def decide(*, unknown: Sequence[str], clear: bool, sentences: Sequence[Sentence] | None,
+           expectation: Expectation | None) -> Refusal | None:  # fmt: skip
+    """The answer policy, in one place: None to answer, else why not. Called first with `sentences`
+    None (refusals that need no draft: nothing is drafted or streamed then), then with the verified
+    sentences of the draft."""
+    if unknown:
+        return Refusal.NOT_MENTIONED
+    if not clear:
+        return Refusal.UNCLEAR
+    if sentences is None:
+        return None
+    if not sentences or (expectation is not None and not any(holds(expectation, s.text) for s in sentences)):
+        return Refusal.NOT_SAID
+    return None
+
+
 def answer(
     question: str, *, searcher: Searcher, generator: Generator | None = None, k: int = 5,
     doc: str | Sequence[str] | None = None,
     on_sentence: Callable[[Sentence], None] | None = None,
 ) -> Answer:  # fmt: skip
     """Answer `question` from the index. `generator` None means the extractive backend. Verified
-    sentences are passed to `on_sentence` as soon as each is complete (streaming)."""
+    sentences are passed to `on_sentence` as soon as each is complete (streaming); an answer that is
+    then refused has streamed nothing."""
     start = time.perf_counter()
     hits = searcher.search(question, k=max(k, 2), doc=doc)
     unknown = searcher.unmentioned(names(question), doc)
     # The extractive backend answers only when a paragraph stands out (an LLM reads all of them, and
-    # its sentences are verified).
-    unclear = generator is None and not searcher.stands_out(hits)
+    # its sentences are verified). With reranking off there are no evidence scores to compare.
+    s = searcher.settings
+    clear = generator is not None or not s.rerank_depth or stands_out(
+        hits, min_evidence=s.answer_min_evidence, min_margin=s.answer_min_margin)  # fmt: skip
+    expectation = expected(question)
     hits = hits[:k]
     searched = time.perf_counter()
     dropped: list[str] = []
     sentences: list[Sentence] = []
-    if unknown or unclear:
-        refused = True  # the question names what the documents never mention, or no paragraph stands out
-    elif generator is None:
-        sentences, refused = extract(question, hits, searcher)
-        for sentence in sentences:
-            if on_sentence:
+    refusal = decide(unknown=unknown, clear=clear, sentences=None, expectation=expectation)
+    if refusal is None:
+        if generator is None:
+            sentences = extract(question, hits, searcher, expectation)
+        else:
+            sentences, dropped = _generate(question, hits, generator, on_sentence, expectation)
+        refusal = decide(unknown=unknown, clear=clear, sentences=sentences, expectation=expectation)
+        if refusal is None and generator is None and on_sentence:
+            for sentence in sentences:
                 on_sentence(sentence)
-    else:
-        expectation = expected(question)
-        sentences, dropped, refused = _generate(question, hits, generator, on_sentence, expectation)
-        if expectation is not None and not any(holds(expectation, s.text) for s in sentences):
-            refused = True  # the supported text lacks the kind of answer asked for (nothing was streamed)
-        refused = refused or not sentences
     done = time.perf_counter()
     timings = (("retrieve", (searched - start) * 1000), ("generate", (done - searched) * 1000),
                ("total", (done - start) * 1000))  # fmt: skip
     backend = generator.name if generator else "extractive"
     retrieved = tuple(Citation.of(h.unit) for h in hits)
-    if refused:
+    if refusal is not None:
         see_also = tuple(Citation.of(h.unit) for h in hits[:3])
         closest = ", ".join(f"{c.doc} ¶{c.para}" for c in see_also)
-        said = f"The documents do not mention {' or '.join(unknown)}." if unknown else UNCLEAR if unclear else REFUSAL
+        said = {Refusal.NOT_MENTIONED: f"The documents do not mention {' or '.join(unknown)}.",
+                Refusal.UNCLEAR: UNCLEAR, Refusal.NOT_SAID: REFUSAL}[refusal]  # fmt: skip
         text = f"{said} Closest paragraphs: {closest}." if see_also else said
         return Answer(question, text, (), True, backend, see_also=see_also, dropped=tuple(dropped), timings=timings,
-                      retrieved=retrieved)  # fmt: skip
+                      retrieved=retrieved, refusal=refusal.value)  # fmt: skip
     citations = tuple(dict.fromkeys(c for s in sentences for c in s.citations))
     return Answer(question, render(sentences), citations, False, backend, tuple(sentences), (), tuple(dropped), timings,
                   retrieved)  # fmt: skip
 
 
-def _generate(
-    question, hits, generator: Generator, on_sentence, expectation
-) -> tuple[list[Sentence], list[str], bool]:
+def _generate(question, hits, generator: Generator, on_sentence, expectation) -> tuple[list[Sentence], list[str]]:
     """Stream the model's reply, verifying each sentence as soon as it is complete. When the question asks
     for a kind of answer (a number, a date…), sentences are held back until one gives it: an answer
-    refused for lacking it has streamed nothing."""
+    refused for lacking it has streamed nothing. (A model's own "the documents do not say" is never
+    kept: with nothing else supported, the answer is refused.)"""
     kept: list[Sentence] = []
     dropped: list[str] = []
-    refused = False
     streamed = 0
     buffer = ""
 
     def check(text: str) -> None:
-        nonlocal refused, streamed
-        sentences, lost, said_no = verify(text, hits)
-        refused = refused or said_no
+        nonlocal streamed
+        sentences, lost, _ = verify(text, hits)
         dropped.extend(lost)
         for sentence in sentences:
             kept.append(sentence)
@@ -112,4 +145,4 @@ def _generate(
             buffer = parts[-1] + buffer[len(buffer.rstrip()) :]  # keep the space before the next piece
     if buffer.strip():
         check(buffer)
-    return kept, dropped, refused and not kept
+    return kept, dropped

@@ -146,14 +146,6 @@ class Searcher:
         lexicals = [self.doc_lexical.get(doc_key(d), self.lexical) for d in docs] or [self.lexical]
         return [w for w in words if not any(lexical.mentions(w) for lexical in lexicals)]
 
-    def stands_out(self, hits: Sequence[Hit]) -> bool:
-        """Whether the first of `hits` (a reranked search's, at least two when there are) is evidently
-        the unit that answers: strong evidence, or clearly ahead of the second."""
-        s = self.settings
-        if len(hits) < 2 or not s.rerank_depth:  # nothing to compare, or no evidence scores
-            return True
-        return hits[0].score >= s.answer_min_evidence or hits[0].score - hits[1].score >= s.answer_min_margin
-
     def query(self, question: str) -> Query:
         """The embedded `question` (the last few are kept: answering reuses the search's)."""
         query = self._queries.get(question)  # read once: another thread may clear the cache meanwhile

@@ -103,6 +103,7 @@ class Answer:
     dropped: tuple[str, ...] = ()  # sentences removed because no retrieved unit supports them
     timings: tuple[tuple[str, float], ...] = ()  # (stage, milliseconds)
     retrieved: tuple[Citation, ...] = ()  # every unit the answer was drawn from, in rank order
+    refusal: str | None = None  # why it was refused: "not_mentioned", "unclear" or "not_said"
 
     def to_json(self) -> dict[str, object]:
         """The public JSON shape of an answer (`rag ask --jsonl`, the app's /ask API)."""
@@ -118,6 +119,7 @@ class Answer:
             "dropped": list(self.dropped),
             "timings_ms": {stage: round(ms, 1) for stage, ms in self.timings},
             "retrieved": [asdict(c) for c in self.retrieved],
+            "refusal": self.refusal,
         }
 
     @classmethod
@@ -129,4 +131,4 @@ class Answer:
                                    s["supported"]) for s in data.get("sentences", ()))  # fmt: skip
         return cls(data["question"], data["answer"], lists["citations"], data["refused"], data["backend"], sentences,
                    lists["see_also"], tuple(data.get("dropped", ())), tuple(data.get("timings_ms", {}).items()),
-                   lists["retrieved"])  # fmt: skip
+                   lists["retrieved"], data.get("refusal"))  # fmt: skip

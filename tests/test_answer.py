@@ -10,9 +10,9 @@ import pytest
 from rag.answer_type import expected, holds, names
 from rag.cite import verify
 from rag.library import ingest, open_searcher
-from rag.pipeline import answer
+from rag.pipeline import Refusal, answer, decide, stands_out
 from rag.settings import Settings
-from rag.types import Hit, Unit
+from rag.types import Hit, Sentence, Unit
 from tests.conftest import FakeEmbedder, un_text
 
 PARAS = [
@@ -55,6 +55,7 @@ def test_numbers_must_match_and_refusals_are_recognised():
     ("question", "text", "ok"),
     [
         ("How many Member States contributed?", PARAS[0], True),
+        ("How many States reported measures?", "“Few States reported action being taken.”", True),  # a quote
         ("How many red notices were issued?", PARAS[0], False),  # a number, but not of notices
         ("When were controls on cultural property strengthened?", PARAS[3], True),
         ("In what year was the programme launched?", "The programme was launched by resolution 2482 (2019).", False),
@@ -87,7 +88,7 @@ def test_names_a_question_asks_about():
 def test_a_question_about_something_the_documents_never_mention_is_refused_naming_it(searcher):
     result = answer("What do Member States say about smuggling of migrants in Lebanon?", searcher=searcher)
     assert result.refused and not result.citations and result.see_also
-    assert result.text.startswith("The documents do not mention Lebanon.")
+    assert result.text.startswith("The documents do not mention Lebanon.") and result.refusal == "not_mentioned"
     assert not answer("What do Member States say about smuggling of migrants?", searcher=searcher).refused
 
 
@@ -96,21 +97,39 @@ def test_no_answer_when_no_paragraph_stands_out(searcher, tmp_path):
     strict = Settings(index=tmp_path / "index", answer_min_evidence=99, answer_min_margin=99)
     gated = answer(question, searcher=replace_settings(searcher, strict))
     assert gated.refused and not gated.citations and gated.see_also
-    assert gated.text.startswith("The documents do not clearly say")
+    assert gated.text.startswith("The documents do not clearly say") and gated.refusal == "unclear"
     llm = ScriptedLLM("Member States described the smuggling of migrants [S/2099/1 ¶2].")
     assert not answer(question, searcher=searcher, generator=llm).refused  # an LLM reads all the paragraphs
     off = Settings(index=tmp_path / "index", answer_min_evidence=0, answer_min_margin=0)
     assert not answer(question, searcher=replace_settings(searcher, off)).refused
 
 
-def test_a_paragraph_stands_out_by_evidence_or_by_margin(searcher):
-    s = searcher.settings
-    assert searcher.stands_out([_hit("1", PARAS[0]), _hit("2", PARAS[1], 2)])  # fewer than two scored: yes
-    weak = s.answer_min_evidence - 0.5
-    assert not searcher.stands_out([_scored(weak, 1), _scored(weak - s.answer_min_margin / 2, 2)])
-    assert searcher.stands_out([_scored(weak, 1), _scored(weak - s.answer_min_margin * 2, 2)])
-    assert searcher.stands_out([_scored(s.answer_min_evidence, 1), _scored(s.answer_min_evidence, 2)])
-    assert searcher.stands_out([_scored(weak, 1)])
+def test_a_paragraph_stands_out_by_evidence_or_by_margin():
+    bar = {"min_evidence": 1.7, "min_margin": 0.08}
+    assert stands_out([_hit("1", PARAS[0])], **bar)  # nothing to compare with
+    weak = 1.7 - 0.5
+    assert not stands_out([_scored(weak, 1), _scored(weak - 0.04, 2)], **bar)
+    assert stands_out([_scored(weak, 1), _scored(weak - 0.16, 2)], **bar)
+    assert stands_out([_scored(1.7, 1), _scored(1.7, 2)], **bar)
+
+
+@pytest.mark.parametrize(
+    ("unknown", "clear", "sentences", "kind", "verdict"),
+    [
+        (["Lebanon"], True, None, None, Refusal.NOT_MENTIONED),
+        (["Lebanon"], False, ["50 Member States."], None, Refusal.NOT_MENTIONED),  # the name decides first
+        ([], False, None, None, Refusal.UNCLEAR),
+        ([], True, None, None, None),  # nothing decided before the draft
+        ([], True, [], None, Refusal.NOT_SAID),  # nothing supported remains
+        ([], True, ["Member States described smuggling."], "count", Refusal.NOT_SAID),  # no number for "how many"
+        ([], True, ["Member States described smuggling.", "50 Member States."], "count", None),
+        ([], True, ["Member States described smuggling."], None, None),
+    ],
+)  # fmt: skip
+def test_one_answer_policy_decides_with_a_reason(unknown, clear, sentences, kind, verdict):
+    expectation = expected("How many Member States contributed?") if kind == "count" else None
+    drafted = None if sentences is None else [Sentence(t, (), True) for t in sentences]
+    assert decide(unknown=unknown, clear=clear, sentences=drafted, expectation=expectation) == verdict
 
 
 def _scored(score: float, rank: int) -> Hit:
@@ -168,7 +187,7 @@ def test_typed_question_without_that_kind_of_answer_is_refused_and_streams_nothi
     result = answer("How many firearms were seized at the borders?", searcher=searcher, generator=llm,
                     on_sentence=streamed.append)  # fmt: skip
     assert result.refused and not result.citations and streamed == []
-    assert result.text.startswith("The documents do not say.") and result.see_also
+    assert result.text.startswith("The documents do not say.") and result.see_also and result.refusal == "not_said"
 
 
 def test_sentences_held_until_one_gives_the_kind_of_answer_asked_for(searcher):
