@@ -31,7 +31,8 @@ class ChatService:
         self.live = LiveIndex(settings, embedder)
         self.history = History(settings.index / "app" / "history.sqlite")
         self.llm_queue = TurnQueue()
-        self._make, self._generators, self._loading = generators, {}, threading.Lock()
+        self._make, self._loading = generators, threading.Lock()
+        self._generators: dict[str, Generator | None] = {}
 
     def backends(self) -> list[str]:
         """The answer backends offered: extractive, the local model, and the configured one."""

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rag.errors import BadInput, RagError
 from rag.labels import label
 from rag.settings import Settings
+from rag.types import Sentence
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,7 +106,7 @@ class _LogLine(logging.Formatter):
 class _Stderr(logging.StreamHandler):
     """A handler writing to whatever `sys.stderr` is at the time (tests swap it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self):
         return sys.stderr
 
@@ -240,9 +241,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     def handle(question: str) -> None:
         if args.question == "-" and not args.jsonl:
             print(f"Q: {question}")
-        streamed = []
+        streamed: list[Sentence] = []
 
-        def show(sentence) -> None:  # verified sentences appear as the model writes them
+        def show(sentence: Sentence) -> None:  # verified sentences appear as the model writes them
             if not args.jsonl:
                 marks = "".join(c.marker for c in sentence.citations)
                 print(("" if not streamed else " ") + f"{sentence.text} {marks}", end="", flush=True)

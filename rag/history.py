@@ -71,15 +71,15 @@ class History:
     def start(self, owner: str, title: str) -> int:
         """A new conversation's id."""
         with self._tx() as db:
-            return int(db.execute("INSERT INTO conversations (owner, title, created) VALUES (?, ?, ?)",
-                                  (owner, title[:120], time.time())).lastrowid)  # fmt: skip
+            return _rowid(db.execute("INSERT INTO conversations (owner, title, created) VALUES (?, ?, ?)",
+                                     (owner, title[:120], time.time())))  # fmt: skip
 
     def add(self, conversation: int, answer: Answer) -> int:
         """Store `answer` in `conversation`; the turn's id."""
         with self._tx() as db:
             row = db.execute("INSERT INTO turns (conversation, answer, created) VALUES (?, ?, ?)",
                              (conversation, json.dumps(answer.to_json(), ensure_ascii=False), time.time()))  # fmt: skip
-            return int(row.lastrowid)
+            return _rowid(row)
 
     def conversations(self, owner: str) -> list[Conversation]:
         """`owner`'s conversations, newest first."""
@@ -114,6 +114,12 @@ class History:
             rows = self._db.execute("SELECT t.id, t.conversation, t.answer, f.reason FROM flags f "
                                     "JOIN turns t ON t.id = f.turn ORDER BY f.id").fetchall()  # fmt: skip
         return [(Turn(tid, cid, Answer.from_json(json.loads(text))), reason) for tid, cid, text, reason in rows]
+
+
+def _rowid(cursor: sqlite3.Cursor) -> int:
+    if cursor.lastrowid is None:  # an INSERT always sets it
+        raise RuntimeError("SQLite returned no row id for an insert")
+    return cursor.lastrowid
 
 
 def gold_candidate(turn: Turn, reason: str) -> dict[str, object]:

@@ -84,7 +84,10 @@ def ingest(
                 vectors[doc] = (snapshot.vectors[rows], snapshot.owners[rows] - first.get(doc, 0))
             for i, unit in enumerate(snapshot.units):
                 tokens[unit.doc].append(snapshot.unit_tokens(i))
-        added, replaced, unchanged, failed = [], [], [], []
+        added: list[str] = []
+        replaced: list[str] = []
+        unchanged: list[str] = []
+        failed: list[tuple[str, str]] = []
         bar = tqdm(files, desc="ingest", unit="file", disable=not progress, file=sys.stderr, leave=False)
         for done, path in enumerate(bar):
             bar.set_postfix_str(path.name[-30:])
@@ -98,10 +101,10 @@ def ingest(
             except RagError as exc:
                 failed.append((str(path), str(exc)))
                 continue
-            doc = parsed.document
-            (replaced if doc.id in documents else added).append(doc.id)
-            documents[doc.id], units[doc.id] = doc, list(parsed.units)
-            vectors.pop(doc.id, None)
+            document = parsed.document
+            (replaced if document.id in documents else added).append(document.id)
+            documents[document.id], units[document.id] = document, list(parsed.units)
+            vectors.pop(document.id, None)
         bar.close()
         if not (added or replaced or rebuild):
             return IngestReport(unchanged=tuple(unchanged), failed=tuple(failed))

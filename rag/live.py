@@ -212,7 +212,7 @@ class TurnQueue:
     def wait(self, ticket: int, timeout: float) -> bool:
         """Wait up to `timeout` seconds for `ticket`'s turn; whether it has come."""
         with self._changed:
-            return self._changed.wait_for(lambda: self._waiting and self._waiting[0] == ticket, timeout)
+            return bool(self._changed.wait_for(lambda: bool(self._waiting) and self._waiting[0] == ticket, timeout))
 
     def leave(self, ticket: int) -> None:
         """Give up a ticket: its turn is over, or it stopped waiting."""

@@ -7,6 +7,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from rag.errors import BadInput, RagError
 from rag.settings import Settings
 
@@ -54,7 +56,7 @@ def make_generator(spec: str, settings: Settings) -> ChatGenerator | None:
             raise BadInput("the openai backend needs RAG_OPENAI_API_KEY (or OPENAI_API_KEY), or RAG_OPENAI_BASE_URL")
         # max_tokens goes in the body under its classic name: ChatOpenAI sends max_completion_tokens, which
         # OpenAI-compatible servers such as llama.cpp's ignore (they then generate to the context's end).
-        model = ChatOpenAI(model=name, base_url=settings.openai_base_url, api_key=key or "not-needed",
+        model = ChatOpenAI(model=name, base_url=settings.openai_base_url, api_key=SecretStr(key or "not-needed"),
                            temperature=0, max_retries=1, timeout=120,
                            extra_body={"max_tokens": settings.llm_max_tokens})  # fmt: skip
         return ChatGenerator(f"openai:{name}", model)

@@ -28,7 +28,8 @@ def read_pdf(path: Path, *, password: str | None, timeout_s: float, memory_mb: i
             raise UnreadableFile(f"{str(path)!r} is not a readable PDF (no PDF header)")
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_extract, args=(str(path), password, memory_mb, sender), daemon=True)
+    # (the standard library's stubs give BaseContext no Process; every concrete context has one)
+    child = ctx.Process(target=_extract, args=(str(path), password, memory_mb, sender), daemon=True)  # type: ignore[attr-defined]
     child.start()
     sender.close()
     try:

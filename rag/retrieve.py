@@ -125,7 +125,8 @@ class Searcher:
         if bm25 is self.lexical:
             lexical, _ = bm25.search(question, depth, units_allowed)
             confidence = bm25.coverage(question, int(lexical[0])) if len(lexical) else 0.0
-        else:
+        else:  # one document's BM25: its rows are numbered within the document
+            assert units_allowed is not None
             lexical, _ = bm25.search(question, depth)
             confidence = bm25.coverage(question, int(lexical[0])) if len(lexical) else 0.0
             lexical = units_allowed[lexical]

@@ -3,6 +3,7 @@ with the heading path of each."""
 
 from __future__ import annotations
 
+import enum
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -45,6 +46,15 @@ class _Open:
     page: int
     section: str
     lines: list[str] = field(default_factory=list)
+
+
+class Mode(enum.Enum):
+    """The part of a document the segmenter is in; `_Segmenter` describes the transitions."""
+
+    FRONT = "front"
+    PREAMBLE = "preamble"
+    BODY = "body"
+    ANNEX = "annex"
 
 
 def roman(numeral: str) -> int:
@@ -92,24 +102,56 @@ def layout_blocks(lines: list[Line]) -> list[list[Line]]:
 
 
 class _Segmenter:
-    """The state of one pass over a document's body lines."""
+    """The state of one pass over a document's body lines.
+
+    `step` takes one line at a time; empty lines and table-of-contents lines ("Introduction ..... 3")
+    are skipped in every mode. The mode only moves forward, FRONT → (PREAMBLE) → BODY → ANNEX:
+
+    FRONT     masthead, title and any text before the first unit; its lines are kept in `front`
+              (for the document's title and date), not as units.
+              → PREAMBLE on a line that is only "The Security Council," (`_COUNCIL`: or the General
+                Assembly, or "The … Council/Assembly/Conference/Commission/Board,").
+              → BODY on numbered paragraph 1 ("1. …"; no other number is accepted before the body).
+    PREAMBLE  every line joins the open preambular paragraph `ppN`, or starts the next one after a gap,
+              at an indented capitalised line, or at an opener word ("Recalling", "Mindful") following
+              a line that ends in "," or ";" (`starts_preamble`).
+              → BODY on numbered paragraph 1.
+    BODY      numbered paragraphs, accepted when numbered `expected` to `expected` + 2 and not going on
+              in lower case (a skip is warned about); between them headings between paragraphs
+              (`heading_between_paragraphs`), sub-headings and text boxes (`subheading_or_box`). Other
+              lines continue the open unit, or go to `front` when none is open.
+              → ANNEX on a line that is exactly "Annex", "Appendix" or "Enclosure", optionally with a
+                Roman or Arabic number (`_ANNEX`); it becomes the annexes' section.
+    ANNEX     final: every later line is kept in `annex`, cut into layout blocks of kind "text" after
+              the pass; no headings or numbered paragraphs are looked for.
+
+    In FRONT, PREAMBLE and BODY a line is first tried as a heading standing alone (`heading`): "Chapter
+    IV" with its title on the next line, "II. Title" (in BODY, once a chapter is set, only the next
+    numeral), or "C. Title" (the next letter; "A" after each chapter); then as an accepted numbered
+    paragraph; only then for the transitions above. Headings change no mode: they close the open unit
+    and set the section path (`chapter`, `letter`, `subhead`).
+    """
 
     def __init__(self, lines: list[Line], *, doc: str, ocr: bool, vocab: Counter[str]) -> None:
         self.lines, self.doc, self.ocr, self.vocab = lines, doc, ocr, vocab
+        # results
         self.units: list[Unit] = []
         self.front: list[str] = []
         self.warnings: list[str] = []
-        self.mode = "front"  # front → (preamble) → body → annex
+        self.cited_in: dict[int, Unit] = {}
+        # the state machine: its mode, the unit being built, and the numbering it expects next
+        self.mode = Mode.FRONT
+        self.open: _Open | None = None
+        self.expected = 1  # the next paragraph number
+        self.preambles = 0  # preambular paragraphs so far
+        self.per_page: Counter[int] = Counter()  # unnumbered blocks so far on each page, for "p9.1" ids
+        # the section path of the units being built
         self.chapter: tuple[int, str, str] | None = None  # value, numeral, title
         self.letter: tuple[str, str] | None = None
         self.subhead = ""
-        self.expected = 1
-        self.preambles = 0
-        self.open: _Open | None = None
-        self.annex: list[Line] = []
+        # ANNEX mode: its heading and its lines, segmented after the pass
         self.annex_label = ""
-        self.per_page: Counter[int] = Counter()
-        self.cited_in: dict[int, Unit] = {}
+        self.annex: list[Line] = []
 
     # -- the pass -------------------------------------------------------------------------
     def run(self) -> None:
@@ -126,7 +168,7 @@ class _Segmenter:
         text = ln.text
         if not text or _TOC.fullmatch(text):
             return 1
-        if self.mode == "annex":
+        if self.mode is Mode.ANNEX:
             self.annex.append(ln)
             return 1
         consumed = self.heading(i)
@@ -136,24 +178,24 @@ class _Segmenter:
         if m and self.accepts(int(m.group(1)), m.group(2)):
             self.start_paragraph(int(m.group(1)), m.group(2), ln.page)
             return 1
-        if self.mode == "front" and _COUNCIL.fullmatch(text):
-            self.mode = "preamble"
+        if self.mode is Mode.FRONT and _COUNCIL.fullmatch(text):  # FRONT → PREAMBLE
+            self.mode = Mode.PREAMBLE
             return 1
-        if self.mode == "body" and _ANNEX.fullmatch(text):
+        if self.mode is Mode.BODY and _ANNEX.fullmatch(text):  # BODY → ANNEX
             self.close()
-            self.mode, self.annex_label = "annex", text
+            self.mode, self.annex_label = Mode.ANNEX, text
             return 1
-        if self.mode == "body" and (consumed := self.heading_between_paragraphs(i)):
+        if self.mode is Mode.BODY and (consumed := self.heading_between_paragraphs(i)):
             return consumed
-        if self.mode == "body" and self.gap_before(i) and self.title_like(text):
+        if self.mode is Mode.BODY and self.gap_before(i) and self.title_like(text):
             return self.subheading_or_box(i)
-        if self.mode == "preamble":
+        if self.mode is Mode.PREAMBLE:
             if self.open is None or self.starts_preamble(i):
                 self.close()
                 self.preambles += 1
                 self.open = _Open("preamble", f"pp{self.preambles}", ln.page, self.section())
             self.open.lines.append(text)
-        elif self.mode == "front" or self.open is None:
+        elif self.mode is Mode.FRONT or self.open is None:
             self.front.append(text)
         else:
             self.open.lines.append(text)
@@ -161,7 +203,7 @@ class _Segmenter:
 
     # -- decisions ------------------------------------------------------------------------
     def accepts(self, number: int, rest: str) -> bool:
-        if self.mode in ("front", "preamble"):
+        if self.mode in (Mode.FRONT, Mode.PREAMBLE):
             return number == 1
         return self.expected <= number <= self.expected + 2 and not rest[0].islower()
 
@@ -176,14 +218,14 @@ class _Segmenter:
                 return j - i + 1
         if (m := _CHAPTER.fullmatch(text)) and m.group(2)[0].isupper():
             value = roman(m.group(1))
-            if self.mode != "body" or self.chapter is None or value == self.chapter[0] + 1:
+            if self.mode is not Mode.BODY or self.chapter is None or value == self.chapter[0] + 1:
                 consumed, title = self.standalone(i, m.group(2))
                 if consumed:
                     self.set_chapter(m.group(1), title)
                     return consumed
         if (m := _LETTER.fullmatch(text)) and m.group(2)[0].isupper():
             expected = "A" if self.letter is None else chr(ord(self.letter[0]) + 1)
-            if m.group(1) == expected and self.mode != "annex":
+            if m.group(1) == expected and self.mode is not Mode.ANNEX:
                 consumed, title = self.standalone(i, m.group(2))
                 if consumed:
                     self.close()
@@ -289,11 +331,11 @@ class _Segmenter:
         if number > self.expected:
             missing = ", ".join(str(n) for n in range(self.expected, number))
             self.warnings.append(f"paragraph numbering skips {missing}")
-        self.mode, self.expected = "body", number + 1
+        self.mode, self.expected = Mode.BODY, number + 1  # FRONT/PREAMBLE → BODY (or stays BODY)
         self.open = _Open("paragraph", str(number), page, self.section(), [rest])
 
     def section(self) -> str:
-        if self.mode == "annex":
+        if self.mode is Mode.ANNEX:
             return self.annex_label
         path = ""
         if self.chapter and self.letter:

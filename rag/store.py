@@ -72,6 +72,7 @@ class VectorIndex:
     def build(cls, vectors: np.ndarray, *, hnsw_threshold: int) -> VectorIndex:
         """Index `vectors` (already normalised)."""
         dim = vectors.shape[1]
+        index: faiss.Index
         if len(vectors) >= hnsw_threshold:
             index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efSearch = 128
@@ -89,9 +90,9 @@ class VectorIndex:
         if allowed is not None:
             selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
             hnsw = isinstance(self.index, faiss.IndexHNSWFlat)
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=128) if hnsw else faiss.SearchParameters(
-                sel=selector
-            )
+            # faiss's bundled stubs lack these (SWIG) classes' arguments; the runtime has them (tested)
+            params = (faiss.SearchParametersHNSW(sel=selector, efSearch=128) if hnsw  # type: ignore[attr-defined]
+                      else faiss.SearchParameters(sel=selector))  # type: ignore[call-arg]
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
