@@ -23,6 +23,7 @@ app: setup
 
 test: setup  ## every test, slow ones included, then the quality gate (what CI runs)
 	$(PY) -m ruff check rag tests evals app.py
+	$(PY) -m ruff format --check rag tests evals app.py
 	$(PY) -m mypy
 	$(PY) -m pytest -m "slow or not slow"
 	$(MAKE) --no-print-directory eval EVAL_REPORT=
@@ -45,4 +46,5 @@ bench: setup
 
 lint: setup
 	$(PY) -m ruff check rag tests evals app.py
+	$(PY) -m ruff format --check rag tests evals app.py
 	$(PY) -m mypy

@@ -44,8 +44,9 @@ def load(index: Path, clients: int, questions: list[str]) -> None:
 
     port = _free_port()
     env = {**os.environ, "RAG_INDEX": str(index), "RAG_APP_PORT": str(port), "RAG_LLM": "extractive"}
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 900
@@ -86,8 +87,10 @@ def load(index: Path, clients: int, questions: list[str]) -> None:
         server.terminate()
         server.wait(30)
     asked = clients * len(questions)
-    print(f"load: {clients} concurrent clients × {len(questions)} questions = {asked} requests through /ask "
-          "(extractive, app on loopback, 2 cores)\n")  # fmt: skip
+    print(
+        f"load: {clients} concurrent clients × {len(questions)} questions = {asked} requests through /ask "
+        "(extractive, app on loopback, 2 cores)\n"
+    )
     print("| measure | value |\n|---|---:|")
     print(f"| errors | {len(errors)} |")
     if latencies:
@@ -147,8 +150,10 @@ def llm_queue(index: Path, waiting: int, question: str) -> None:
         print(f"| {n + 1} | {shown} | {ran} | {'yes' if r['answer'] else 'LOST'} |")
     done = sorted(s for s in spans if s)
     overlaps = sum(a[1] > b[0] + 0.05 for a, b in zip(done, done[1:], strict=False))
-    print(f"\nlost: {sum(s is None for s in spans)}; overlapping generations: {overlaps}; an extractive question "
-          f"asked meanwhile answered in {quick_ms:.0f} ms ({'answer' if quick else 'none'})")  # fmt: skip
+    print(
+        f"\nlost: {sum(s is None for s in spans)}; overlapping generations: {overlaps}; an extractive question "
+        f"asked meanwhile answered in {quick_ms:.0f} ms ({'answer' if quick else 'none'})"
+    )
 
 
 def main() -> int:

@@ -23,8 +23,10 @@ def main() -> None:
             start = time.perf_counter()
             parsed = parse_file(path, settings=settings)
             times.append(time.perf_counter() - start)
-        print(f"| {parsed.document.id} | {parsed.document.pages} | {len(parsed.units)} "
-              f"| {statistics.median(times):.3f} | {min(times):.3f} |")  # fmt: skip
+        print(
+            f"| {parsed.document.id} | {parsed.document.pages} | {len(parsed.units)} "
+            f"| {statistics.median(times):.3f} | {min(times):.3f} |"
+        )
 
 
 if __name__ == "__main__":

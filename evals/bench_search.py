@@ -103,8 +103,17 @@ def main() -> int:
             wall, mb = _child([sys.executable, "-m", "rag", "search", question, "--jsonl"], env)
             cold_ours.append(wall)
             mem_ours = max(mem_ours, mb)
-            wall, mb = _child([sys.executable, "-c", TUTORIAL_COLD, str(Path(tmp) / "tutorial.faiss"),
-                               str(Path(tmp) / "chunks.json"), question], env)  # fmt: skip
+            wall, mb = _child(
+                [
+                    sys.executable,
+                    "-c",
+                    TUTORIAL_COLD,
+                    str(Path(tmp) / "tutorial.faiss"),
+                    str(Path(tmp) / "chunks.json"),
+                    question,
+                ],
+                env,
+            )
             cold_theirs.append(wall)
             mem_theirs = max(mem_theirs, mb)
 
@@ -118,8 +127,10 @@ def main() -> int:
     c50, ct50 = statistics.median(cold_ours), statistics.median(cold_theirs)
     print(f"| cold search from the shell, median (s) | {c50:.2f} | {ct50:.2f} | {c50 / ct50:.2f} |")
     print(f"| peak memory of a cold search (MB) | {mem_ours} | {mem_theirs} | {mem_ours / mem_theirs:.2f} |")
-    print(f"\ningest of the default corpus: {units} units ({views} vectors) in {ingest_s:.1f} s = "
-          f"{units / ingest_s:.1f} units/s, peak memory {ingest_mb} MB; index on disk {size_mb:.1f} MB")
+    print(
+        f"\ningest of the default corpus: {units} units ({views} vectors) in {ingest_s:.1f} s = "
+        f"{units / ingest_s:.1f} units/s, peak memory {ingest_mb} MB; index on disk {size_mb:.1f} MB"
+    )
     return 0
 
 

@@ -84,19 +84,26 @@ def main() -> int:
             held_out += outcome(data[fold], *fit(train))
     held_out /= args.repeats
     defaults, fitted = Settings(), fit(data)
-    print(f"{len(data)} answerable questions answered without the gate ({refused_anyway} refused all the same: a "
-          f"name the documents lack, or no answer of the kind asked for)\n")  # fmt: skip
+    print(
+        f"{len(data)} answerable questions answered without the gate ({refused_anyway} refused all the same: a "
+        f"name the documents lack, or no answer of the kind asked for)\n"
+    )
     print("| gate | evidence ≥ | or margin ≥ | citation precision | refusals added | key facts (of answerable) |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, thresholds, (right, wrong, refused, facts) in [
         ("none", (0.0, 0.0), outcome(data, 0, 0)),
-        ("Settings defaults", (defaults.answer_min_evidence, defaults.answer_min_margin),
-         outcome(data, defaults.answer_min_evidence, defaults.answer_min_margin)),
+        (
+            "Settings defaults",
+            (defaults.answer_min_evidence, defaults.answer_min_margin),
+            outcome(data, defaults.answer_min_evidence, defaults.answer_min_margin),
+        ),
         ("fitted on all", fitted, outcome(data, *fitted)),
         (f"{args.repeats}×{args.folds}-fold held out", ("fitted per fold", ""), held_out),
-    ]:  # fmt: skip
-        print(f"| {name} | {thresholds[0]} | {thresholds[1]} | {right / (right + wrong):.3f} | "
-              f"{refused / answerable:.3f} | {facts / answerable:.3f} |")  # fmt: skip
+    ]:
+        print(
+            f"| {name} | {thresholds[0]} | {thresholds[1]} | {right / (right + wrong):.3f} | "
+            f"{refused / answerable:.3f} | {facts / answerable:.3f} |"
+        )
     return 0
 
 

@@ -48,16 +48,18 @@ def tutorial_ranks(gold: list[GoldQuestion], model, settings: Settings) -> Ranks
             texts[key] = {u.para: u.text for u in parse_file(files[key], settings=settings).units}
         chunks = pipelines[key].search(q.question, K)
         paragraphs = [texts[key][p] for p in q.paragraphs]
-        out[q.id] = next((i for i, c in enumerate(chunks, start=1) if any(covers(c.text, p) for p in paragraphs)),
-                         None)  # fmt: skip
+        out[q.id] = next((i for i, c in enumerate(chunks, start=1) if any(covers(c.text, p) for p in paragraphs)), None)
     return out
 
 
 def summarise(ranks: list[int | None]) -> dict[str, float]:
     """hit@1, hit@5 and MRR of a list of first-gold ranks."""
     n = len(ranks) or 1
-    return {"hit@1": sum(r == 1 for r in ranks) / n, "hit@5": sum(r is not None and r <= 5 for r in ranks) / n,
-            "mrr": sum(1 / r for r in ranks if r) / n}  # fmt: skip
+    return {
+        "hit@1": sum(r == 1 for r in ranks) / n,
+        "hit@5": sum(r is not None and r <= 5 for r in ranks) / n,
+        "mrr": sum(1 / r for r in ranks if r) / n,
+    }
 
 
 def groups(gold: list[GoldQuestion]) -> dict[str, list[GoldQuestion]]:
@@ -84,18 +86,25 @@ def main() -> int:
         settings = Settings(index=args.index or Path(tmp) / "index")
         embedder = ModelEmbedder(settings.embed_model)
         searcher = open_for(gold, settings=settings, embedder=embedder, progress=False)
-        systems = {"paracite": paracite_ranks(searcher, gold),
-                   "paracite-library": paracite_ranks(searcher, gold, scoped=False)}  # fmt: skip
+        systems = {
+            "paracite": paracite_ranks(searcher, gold),
+            "paracite-library": paracite_ranks(searcher, gold, scoped=False),
+        }
         if not args.no_baseline:
             systems["tutorial"] = tutorial_ranks(gold, embedder.sentence_transformer, settings)
-        print("paracite: searched within the question's document (as the tutorial pipeline over that raw file); "
-              "paracite-library: over the whole library.\n")  # fmt: skip
+        print(
+            "paracite: searched within the question's document (as the tutorial pipeline over that raw file); "
+            "paracite-library: over the whole library.\n"
+        )
         print("| group | n | " + " | ".join(f"{s} hit@1 | hit@5 | MRR" for s in systems) + " |")
         print("|" + "---|" * (2 + 3 * len(systems)))
         for name, members in groups(gold).items():
             cells = [summarise([ranks[q.id] for q in members]) for ranks in systems.values()]
-            print(f"| {name} | {len(members)} | "
-                  + " | ".join(f"{c['hit@1']:.2f} | {c['hit@5']:.2f} | {c['mrr']:.2f}" for c in cells) + " |")
+            print(
+                f"| {name} | {len(members)} | "
+                + " | ".join(f"{c['hit@1']:.2f} | {c['hit@5']:.2f} | {c['mrr']:.2f}" for c in cells)
+                + " |"
+            )
         if args.grid:
             grid(searcher, gold, settings)
     return 0
@@ -103,8 +112,11 @@ def main() -> int:
 
 def grid(searcher: Searcher, gold: list[GoldQuestion], settings: Settings) -> None:
     """Fusion settings, then rerank depths, side by side (questions searched within their document)."""
-    subsets = {"754": lambda q: q.doc == "S/2020/754", "754 paraphrase": lambda q: q.doc == "S/2020/754"
-               and q.type == "paraphrase", "PDF": lambda q: q.doc != "S/2020/754"}  # fmt: skip
+    subsets = {
+        "754": lambda q: q.doc == "S/2020/754",
+        "754 paraphrase": lambda q: q.doc == "S/2020/754" and q.type == "paraphrase",
+        "PDF": lambda q: q.doc != "S/2020/754",
+    }
 
     def row(update: dict) -> str:
         searcher.settings = settings.model_copy(update=update)

@@ -5,12 +5,25 @@ from rag.parse import parse_file
 from rag.settings import Settings
 from rag.types import Answer, Citation, Document, Hit, Parsed, Unit
 
-__all__ = ["Answer", "Citation", "Document", "Hit", "Parsed", "RagError", "Settings", "Unit", "answer", "parse_file",
-           "retriever", "search"]  # fmt: skip
+__all__ = [
+    "Answer",
+    "Citation",
+    "Document",
+    "Hit",
+    "Parsed",
+    "RagError",
+    "Settings",
+    "Unit",
+    "answer",
+    "parse_file",
+    "retriever",
+    "search",
+]
 
 
-def answer(question: str, *, llm: str | None = None, k: int = 5, doc: str | None = None,
-           settings: Settings | None = None) -> Answer:  # fmt: skip
+def answer(
+    question: str, *, llm: str | None = None, k: int = 5, doc: str | None = None, settings: Settings | None = None
+) -> Answer:
     """A verified answer citing numbered paragraphs, or an honest refusal (models load on first call)."""
     from rag.api import answer as _answer
 

@@ -14,21 +14,36 @@ from rag.lexical import terms
 Kind = Literal["count", "money", "date", "country"]
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_COUNT_Q = re.compile(r"\b(?:how many|how much|what (?:number|percentage|proportion|share) of"
-                      r"|what is the (?:number|total) of)\s+((?:[\w'’-]+\s+){0,4})", re.I)  # fmt: skip
-_MONEY_Q = re.compile(r"\bhow much (?:money|funding|cash)\b|\bbudget\b|\bcost\b"
-                      r"|\bhow much .*\b(?:earn|spend|raise|pay)\b", re.I)  # fmt: skip
+_COUNT_Q = re.compile(
+    r"\b(?:how many|how much|what (?:number|percentage|proportion|share) of"
+    r"|what is the (?:number|total) of)\s+((?:[\w'’-]+\s+){0,4})",
+    re.I,
+)
+_MONEY_Q = re.compile(
+    r"\bhow much (?:money|funding|cash)\b|\bbudget\b|\bcost\b"
+    r"|\bhow much .*\b(?:earn|spend|raise|pay)\b",
+    re.I,
+)
 _DATE_Q = re.compile(r"^\s*when\b|\b(?:what|which|in what) (?:year|date|month)\b|\bby when\b", re.I)
-_COUNTRY_Q = re.compile(r"^\s*(?:in |from |by )?(?:which|what) "
-                        r"(?:(?!(?:do|does|did|is|are|was|were|has|have|had|can|could|should|would|will|must"
-                        r"|may|might)\b)\w+ ){0,2}"
-                        r"(?:member states?|states?|countr(?:y|ies)|governments?|nations?)\b", re.I)  # fmt: skip
-_STOP = re.compile(r"^(?:is|are|was|were|did|do|does|have|has|had|in|of|for|to|by|from|during|according|will"
-                   r"|would|can|could|the|a|an)$", re.I)  # fmt: skip
+_COUNTRY_Q = re.compile(
+    r"^\s*(?:in |from |by )?(?:which|what) "
+    r"(?:(?!(?:do|does|did|is|are|was|were|has|have|had|can|could|should|would|will|must"
+    r"|may|might)\b)\w+ ){0,2}"
+    r"(?:member states?|states?|countr(?:y|ies)|governments?|nations?)\b",
+    re.I,
+)
+_STOP = re.compile(
+    r"^(?:is|are|was|were|did|do|does|have|has|had|in|of|for|to|by|from|during|according|will"
+    r"|would|can|could|the|a|an)$",
+    re.I,
+)
 
 _SYMBOLS = re.compile(r"\b[A-Z]{1,6}(?:/[A-Za-z0-9.\-]+)+|\bresolutions? \d+ \(\d{4}\)|\(\d{4}\)|\b\d+/\d+\b")
-_NUMBER = re.compile(r"(?<![\w.])(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
-                     r"hundreds?|thousands?|millions?|billions?|twenty|thirty|forty|fifty)(?![\w])", re.I)  # fmt: skip
+_NUMBER = re.compile(
+    r"(?<![\w.])(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
+    r"hundreds?|thousands?|millions?|billions?|twenty|thirty|forty|fifty)(?![\w])",
+    re.I,
+)
 # "Few States reported …" answers "how many States …" too, when the counted noun follows the word
 _QUANTIFIER = re.compile(r"few|several|many|most|numerous|all|no|none", re.I)
 _PEOPLE = terms("people persons individuals")  # counted people may be called any of these
@@ -97,8 +112,10 @@ def holds(expectation: Expectation, text: str) -> bool:
             near = terms(" ".join(words[max(0, i - 3) : i + 6]))
             if not expectation.counted or expectation.counted & near:
                 return True
-        elif (_QUANTIFIER.fullmatch(word.strip("“”\"‘’'("))  # a quoted sentence may open with it
-              and expectation.counted & terms(" ".join(words[i + 1 : i + 3]))):
+        elif (
+            _QUANTIFIER.fullmatch(word.strip("“”\"‘’'("))  # a quoted sentence may open with it
+            and expectation.counted & terms(" ".join(words[i + 1 : i + 3]))
+        ):
             return True
     return False
 

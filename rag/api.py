@@ -38,8 +38,9 @@ def _generator(spec: str, settings: Settings):
     return make_generator(spec, settings)
 
 
-def answer(question: str, *, llm: str | None = None, k: int = 5, doc: str | None = None,
-           settings: Settings | None = None) -> Answer:  # fmt: skip
+def answer(
+    question: str, *, llm: str | None = None, k: int = 5, doc: str | None = None, settings: Settings | None = None
+) -> Answer:
     """A verified answer citing numbered paragraphs, or a refusal; models load once per process."""
     from rag.pipeline import answer as run
 

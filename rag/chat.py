@@ -25,8 +25,12 @@ class _Stopped(Exception):
 class ChatService:
     """What one server shares: the library, the history and the LLM queue."""
 
-    def __init__(self, settings: Settings, embedder: Embedder,
-                 generators: Callable[[str, Settings], Generator | None] = make_generator) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        generators: Callable[[str, Settings], Generator | None] = make_generator,
+    ) -> None:
         self.settings = settings
         self.live = LiveIndex(settings, embedder)
         self.history = History(settings.index / "app" / "history.sqlite")
@@ -75,8 +79,11 @@ class ChatService:
 
             def work() -> None:
                 try:
-                    results.put(answer(question, searcher=searcher, generator=generator, k=k, doc=scope,
-                                       on_sentence=on_sentence))  # fmt: skip
+                    results.put(
+                        answer(
+                            question, searcher=searcher, generator=generator, k=k, doc=scope, on_sentence=on_sentence
+                        )
+                    )
                 except _Stopped:
                     results.put(None)
                 except Exception as exc:  # noqa: BLE001 - handed to the reader as one sentence

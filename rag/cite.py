@@ -15,9 +15,12 @@ from rag.types import Citation, Hit, Sentence
 # [S/2020/754 ¶23], also the forms small models write: [S/2020/754, para. 23], [S/2020/754 paragraph 23]
 MARKER = re.compile(r"\[\s*([A-Z][^\[\]]*?)[\s,]*(?:¶|paras?\.?|paragraphs?)\s*([A-Za-z]*\d+(?:\.\d+)?)\s*\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_REFUSAL = re.compile(r"\b(?:do(?:es)? not (?:say|mention|contain|specify|state|provide|answer|address)"
-                      r"|no information|not (?:mentioned|stated|specified|provided)"
-                      r"|cannot (?:be )?(?:found|answered))\b", re.I)  # fmt: skip
+_REFUSAL = re.compile(
+    r"\b(?:do(?:es)? not (?:say|mention|contain|specify|state|provide|answer|address)"
+    r"|no information|not (?:mentioned|stated|specified|provided)"
+    r"|cannot (?:be )?(?:found|answered))\b",
+    re.I,
+)
 SUPPORT = 0.6  # share of a sentence's content words that the cited unit must contain
 MIN_WORDS = 3  # content words a sentence needs before it can count as supported
 

@@ -53,11 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", action="store_true", help="one JSON object per question")
 
     p = sub.add_parser("eval", help="run gold questions; report the metrics and fail when they fell below the baseline")
-    p.add_argument("--gold", type=Path, nargs="+", help="gold JSON-lines files (default: evals/gold.jsonl "
-                   "evals/heldout.jsonl)")
+    p.add_argument(
+        "--gold", type=Path, nargs="+", help="gold JSON-lines files (default: evals/gold.jsonl evals/heldout.jsonl)"
+    )
     p.add_argument("--llm", help="backend: extractive, local[:GGUF path], openai:MODEL (default: RAG_LLM)")
-    p.add_argument("-k", type=int, default=10, help="retrieval depth: hit@k and MRR are counted within it; answers "
-                   "read the first min(k, 5) paragraphs (default 10)")
+    p.add_argument(
+        "-k",
+        type=int,
+        default=10,
+        help="retrieval depth: hit@k and MRR are counted within it; answers "
+        "read the first min(k, 5) paragraphs (default 10)",
+    )
     p.add_argument("--doc", help="only the questions about this document")
     p.add_argument("--baseline", type=Path, help="accepted figures and tolerances (default: evals/baseline.json)")
     p.add_argument("--update-baseline", action="store_true", help="record this run's figures as the baseline")
@@ -154,8 +160,13 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from rag.library import ingest
 
     missing = [p for p in args.paths if not p.exists()]
-    report = ingest([p for p in args.paths if p.exists()], settings=settings, embedder=_embedder(settings),
-                    password=args.password, rebuild=args.rebuild)  # fmt: skip
+    report = ingest(
+        [p for p in args.paths if p.exists()],
+        settings=settings,
+        embedder=_embedder(settings),
+        password=args.password,
+        rebuild=args.rebuild,
+    )
     for outcome, ids in (("added", report.added), ("replaced", report.replaced), ("unchanged", report.unchanged)):
         if ids:
             print(f"{outcome}: {', '.join(ids)}")
@@ -258,8 +269,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print()
             for c in result.citations:
-                print(f"  {c.marker} {label(c.doc, c.para)}, p. {c.page}; {c.section or '-'}: "
-                      f"{c.text[:140]}{'…' if len(c.text) > 140 else ''}")
+                print(
+                    f"  {c.marker} {label(c.doc, c.para)}, p. {c.page}; {c.section or '-'}: "
+                    f"{c.text[:140]}{'…' if len(c.text) > 140 else ''}"
+                )
         for lost in result.dropped:
             print(f"  (dropped, no retrieved paragraph supports it: {lost[:100]})", file=sys.stderr)
 
@@ -288,8 +301,9 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     backend = generator.name if generator else "extractive"
     runs, regressions = [], []
     for path, questions in golds:
-        rows = evaluate.run_questions(questions, searcher=searcher, generator=generator, depth=args.k,
-                                      label=f"eval {path.name}")  # fmt: skip
+        rows = evaluate.run_questions(
+            questions, searcher=searcher, generator=generator, depth=args.k, label=f"eval {path.name}"
+        )
         run = evaluate.Evaluation(path, backend, args.k, args.doc, evaluate.questions_digest(questions), tuple(rows))
         entry = entries.get(run.key)
         fell = evaluate.compare(run, entry) if entry and not args.update_baseline else []
@@ -307,8 +321,11 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     for regression in regressions:
         print(f"rag: regression: {regression.message()}", file=sys.stderr)
     if regressions:
-        print(f"rag: error: {len(regressions)} metric{'s' if len(regressions) > 1 else ''} fell past the tolerance "
-              f"of {baseline}; fix the cause, or accept the new figures with --update-baseline", file=sys.stderr)
+        print(
+            f"rag: error: {len(regressions)} metric{'s' if len(regressions) > 1 else ''} fell past the tolerance "
+            f"of {baseline}; fix the cause, or accept the new figures with --update-baseline",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -322,10 +339,22 @@ def _show_eval(run, entry: dict | None, regressions: list, *, jsonl: bool) -> No
         return
     for row in run.rows:
         print(json.dumps({"run": run.key, **row.to_json()}, ensure_ascii=False))
-    print(json.dumps({"run": run.key, "gold": str(run.gold), "backend": run.backend, "k": run.depth,
-                      "overall": run.summary, "by_type": grouped(run.rows, lambda r: r.type),
-                      "by_doc": grouped(run.rows, lambda r: r.doc),
-                      "regressions": [r.message() for r in regressions]}, ensure_ascii=False), flush=True)  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "run": run.key,
+                "gold": str(run.gold),
+                "backend": run.backend,
+                "k": run.depth,
+                "overall": run.summary,
+                "by_type": grouped(run.rows, lambda r: r.type),
+                "by_doc": grouped(run.rows, lambda r: r.doc),
+                "regressions": [r.message() for r in regressions],
+            },
+            ensure_ascii=False,
+        ),
+        flush=True,
+    )
 
 
 def _flagged(args: argparse.Namespace, settings: Settings) -> int:
@@ -340,5 +369,13 @@ def _flagged(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"parse": _parse, "ingest": _ingest, "docs": _docs, "remove": _remove, "search": _search, "ask": _ask,
-            "eval": _eval, "flagged": _flagged}  # fmt: skip
+COMMANDS = {
+    "parse": _parse,
+    "ingest": _ingest,
+    "docs": _docs,
+    "remove": _remove,
+    "search": _search,
+    "ask": _ask,
+    "eval": _eval,
+    "flagged": _flagged,
+}

@@ -86,8 +86,10 @@ class ModelEmbedder:
             # local_files_only: a model is read from disk, never fetched from a hub (no environment change needed)
             return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any load failure is a configuration problem
-            raise RagError(f"cannot load embedding model {self.name!r} ({type(exc).__name__}: {exc}); give an "
-                           "installed model package or a local model folder in RAG_EMBED_MODEL") from None  # fmt: skip
+            raise RagError(
+                f"cannot load embedding model {self.name!r} ({type(exc).__name__}: {exc}); give an "
+                "installed model package or a local model folder in RAG_EMBED_MODEL"
+            ) from None
 
     @property
     def sentence_transformer(self):
@@ -102,8 +104,9 @@ class ModelEmbedder:
         """Embed `texts` with sentence-transformers, in batches."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(list(texts), batch_size=32, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+        vectors = self._model.encode(
+            list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
     def embed_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[Tokens]]:

@@ -95,8 +95,11 @@ class QuestionResult:
 
     def to_json(self) -> dict[str, object]:
         """A JSON object of every field."""
-        return {**asdict(self), "retrieved": [list(u) for u in self.retrieved],
-                "citations": [list(c) for c in self.citations]}  # fmt: skip
+        return {
+            **asdict(self),
+            "retrieved": [list(u) for u in self.retrieved],
+            "citations": [list(c) for c in self.citations],
+        }
 
 
 # Metrics: stable key → (label, which way is better, default tolerance; None: reported, never gated).
@@ -171,8 +174,15 @@ def _gold_line(line: str, where: str, number: int) -> GoldQuestion:
         raise BadInput(f"{where}: key_facts must be a list of strings")
     if (row["type"] == UNANSWERABLE) != (not paragraphs):
         raise BadInput(f"{where}: a question has no paragraphs exactly when its type is {UNANSWERABLE!r}")
-    return GoldQuestion(row["id"], row["doc"], row["question"], tuple(str(p).strip() for p in paragraphs),
-                        tuple(facts), row["type"], number)  # fmt: skip
+    return GoldQuestion(
+        row["id"],
+        row["doc"],
+        row["question"],
+        tuple(str(p).strip() for p in paragraphs),
+        tuple(facts),
+        row["type"],
+        number,
+    )
 
 
 def questions_digest(questions: Sequence[GoldQuestion]) -> str:
@@ -206,18 +216,23 @@ def open_for(questions: Sequence[GoldQuestion], *, settings: Settings, embedder,
     if store.load(settings.index, fingerprint=embedder.fingerprint) is None:
         files = corpus_files(settings.corpus)
         if lacking := [d for d in needed if doc_key(d) not in files]:
-            raise BadInput(f"no index in {str(settings.index)!r}, and the corpus {str(settings.corpus)!r} has no "
-                           f"file for {', '.join(lacking)}: ingest the documents first (rag ingest FILE… --index DIR)")
-        log.info("no index yet: indexing the %d documents the questions need into %r…", len(needed),
-                 str(settings.index))  # fmt: skip
+            raise BadInput(
+                f"no index in {str(settings.index)!r}, and the corpus {str(settings.corpus)!r} has no "
+                f"file for {', '.join(lacking)}: ingest the documents first (rag ingest FILE… --index DIR)"
+            )
+        log.info(
+            "no index yet: indexing the %d documents the questions need into %r…", len(needed), str(settings.index)
+        )
         report = ingest([files[doc_key(d)] for d in needed], settings=settings, embedder=embedder, progress=progress)
         if report.failed:
             raise RagError(f"cannot index {report.failed[0][0]}: {report.failed[0][1]}")
     searcher = open_searcher(settings=settings, embedder=embedder, progress=progress)
     indexed = {doc_key(d.id) for d in searcher.documents}
     if lacking := [d for d in needed if doc_key(d) not in indexed]:
-        raise BadInput(f"the index {str(settings.index)!r} lacks {', '.join(lacking)}, which the questions need: "
-                       "ingest them (rag ingest FILE… --index DIR) or give an empty --index folder")
+        raise BadInput(
+            f"the index {str(settings.index)!r} lacks {', '.join(lacking)}, which the questions need: "
+            "ingest them (rag ingest FILE… --index DIR) or give an empty --index folder"
+        )
     return searcher
 
 
@@ -238,17 +253,33 @@ def run_question(
     retrieved = tuple((h.unit.doc, h.unit.para) for h in hits)
     citations = tuple((c.doc, c.para) for c in result.citations)
     return QuestionResult(
-        q.id, q.doc, q.type, q.question, q.paragraphs, q.key_facts, retrieved, answer_k, result.text, result.refused,
-        citations, dict(result.timings).get("total", 0.0), first_rank(retrieved, q.gold_units),
+        q.id,
+        q.doc,
+        q.type,
+        q.question,
+        q.paragraphs,
+        q.key_facts,
+        retrieved,
+        answer_k,
+        result.text,
+        result.refused,
+        citations,
+        dict(result.timings).get("total", 0.0),
+        first_rank(retrieved, q.gold_units),
         key_facts_found(result.text, q.key_facts, refused=result.refused),
         unretrieved(citations, retrieved[:answer_k]),
-    )  # fmt: skip
+    )
 
 
 def run_questions(
-    questions: Sequence[GoldQuestion], *, searcher: Searcher, generator: Generator | None, depth: int = DEPTH,
-    progress: bool = True, label: str = "eval",
-) -> list[QuestionResult]:  # fmt: skip
+    questions: Sequence[GoldQuestion],
+    *,
+    searcher: Searcher,
+    generator: Generator | None,
+    depth: int = DEPTH,
+    progress: bool = True,
+    label: str = "eval",
+) -> list[QuestionResult]:
     """Every question through retrieval and answering, in file order."""
     bar = tqdm(questions, desc=label, unit="q", disable=not progress, file=sys.stderr, leave=False)
     return [run_question(q, searcher=searcher, generator=generator, depth=depth) for q in bar]
@@ -335,8 +366,10 @@ def summarise(rows: Sequence[QuestionResult]) -> dict[str, float | int | None]:
     gold_of = {r.id: {unit_key(r.doc, p) for p in r.gold} for r in answerable}
     right = sum(cited_gold(r.citations, gold_of[r.id]) for r in answerable)
     summary: dict[str, float | int | None] = {
-        "questions": len(rows), "answerable": len(answerable), "unanswerable": len(unanswerable),
-    }  # fmt: skip
+        "questions": len(rows),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+    }
     summary |= {f"hit@{n}": mean(hit_at(r.rank, n) for r in answerable) for n in HIT_AT}
     summary |= {
         "mrr": mean(reciprocal_rank(r.rank) for r in answerable),
@@ -406,14 +439,18 @@ class Regression:
     def message(self) -> str:
         """One line saying what fell, from what to what, by how much."""
         if self.metric == "questions":
-            return (f"{self.entry}: the questions differ from those the baseline was recorded on (the gold file "
-                    "changed): check the figures and record them with --update-baseline")  # fmt: skip
+            return (
+                f"{self.entry}: the questions differ from those the baseline was recorded on (the gold file "
+                "changed): check the figures and record them with --update-baseline"
+            )
         if self.current is None or self.baseline is None:
             return f"{self.entry}: {self.metric} is {_fmt(self.current)}, baseline {_fmt(self.baseline)}"
         change = abs(self.current - self.baseline)
         verb = "fell" if METRICS[self.metric][1] == "higher" else "rose"
-        return (f"{self.entry}: {self.metric} {verb} from {_fmt(self.baseline)} to {_fmt(self.current)} "
-                f"(by {_fmt(change)}; tolerance {_fmt(self.tolerance)})")  # fmt: skip
+        return (
+            f"{self.entry}: {self.metric} {verb} from {_fmt(self.baseline)} to {_fmt(self.current)} "
+            f"(by {_fmt(change)}; tolerance {_fmt(self.tolerance)})"
+        )
 
 
 def _fmt(value: float | None) -> str:
@@ -432,7 +469,7 @@ def load_baseline(path: Path) -> dict:
         if not isinstance(entries, dict):
             raise TypeError
     except (OSError, ValueError, KeyError, TypeError):
-        raise BadInput(f"baseline {str(path)!r} is not a baseline file (JSON with \"entries\")") from None
+        raise BadInput(f'baseline {str(path)!r} is not a baseline file (JSON with "entries")') from None
     return entries
 
 
@@ -481,8 +518,10 @@ def update_baseline(path: Path, evaluations: Sequence[Evaluation]) -> None:
     for evaluation in evaluations:
         kept = entries.get(evaluation.key, {}).get("tolerance")
         entries[evaluation.key] = entry_of(evaluation, kept)
-    about = ("Accepted figures of `rag eval` per gold file and backend, with a tolerance per gated metric. "
-             "Rewritten only by `rag eval --update-baseline`; tolerances may be edited by hand.")  # fmt: skip
+    about = (
+        "Accepted figures of `rag eval` per gold file and backend, with a tolerance per gated metric. "
+        "Rewritten only by `rag eval --update-baseline`; tolerances may be edited by hand."
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"about": about, "entries": dict(sorted(entries.items()))}, indent=1, ensure_ascii=False)
     path.write_text(text + "\n", encoding="utf-8")

@@ -22,8 +22,10 @@ def conversation_markdown(answers: Sequence[Answer], documents: Mapping[str, Doc
         if answer.refused:
             body = answer.text
         else:
-            body = " ".join(s.text + "".join(f"[^{notes.setdefault(c, len(notes) + 1)}]" for c in s.citations)
-                            for s in answer.sentences)  # fmt: skip
+            body = " ".join(
+                s.text + "".join(f"[^{notes.setdefault(c, len(notes) + 1)}]" for c in s.citations)
+                for s in answer.sentences
+            )
         blocks.append(f"**Q:** {answer.question}\n\n{body}")
     lines = ["\n\n".join(blocks)]
     if notes:

@@ -73,8 +73,11 @@ class FastBert:
         mask = torch.tensor([b.attention_mask for b in batch], dtype=torch.float32)
         types = torch.tensor([b.type_ids for b in batch])
         positions = torch.arange(ids.shape[1])
-        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][positions]
-             + w["embeddings.token_type_embeddings.weight"][types])  # fmt: skip
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][positions]
+            + w["embeddings.token_type_embeddings.weight"][types]
+        )
         x = self._norm(x, "embeddings.LayerNorm")
         bias = (1.0 - mask)[:, None, None, :] * torch.finfo(torch.float32).min
         n, t, d = x.shape
@@ -83,9 +86,10 @@ class FastBert:
             p = f"encoder.layer.{i}."
             q, k, v = (
                 F.linear(x, w[f"{p}attention.self.{name}.weight"], w[f"{p}attention.self.{name}.bias"])
-                .view(n, t, self.heads, head).transpose(1, 2)
+                .view(n, t, self.heads, head)
+                .transpose(1, 2)
                 for name in ("query", "key", "value")
-            )  # fmt: skip
+            )
             context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias).transpose(1, 2).reshape(n, t, d)
             attended = F.linear(context, w[f"{p}attention.output.dense.weight"], w[f"{p}attention.output.dense.bias"])
             x = self._norm(x + attended, f"{p}attention.output.LayerNorm")

@@ -71,36 +71,48 @@ class History:
     def start(self, owner: str, title: str) -> int:
         """A new conversation's id."""
         with self._tx() as db:
-            return _rowid(db.execute("INSERT INTO conversations (owner, title, created) VALUES (?, ?, ?)",
-                                     (owner, title[:120], time.time())))  # fmt: skip
+            return _rowid(
+                db.execute(
+                    "INSERT INTO conversations (owner, title, created) VALUES (?, ?, ?)",
+                    (owner, title[:120], time.time()),
+                )
+            )
 
     def add(self, conversation: int, answer: Answer) -> int:
         """Store `answer` in `conversation`; the turn's id."""
         with self._tx() as db:
-            row = db.execute("INSERT INTO turns (conversation, answer, created) VALUES (?, ?, ?)",
-                             (conversation, json.dumps(answer.to_json(), ensure_ascii=False), time.time()))  # fmt: skip
+            row = db.execute(
+                "INSERT INTO turns (conversation, answer, created) VALUES (?, ?, ?)",
+                (conversation, json.dumps(answer.to_json(), ensure_ascii=False), time.time()),
+            )
             return _rowid(row)
 
     def conversations(self, owner: str) -> list[Conversation]:
         """`owner`'s conversations, newest first."""
         with self._lock:
-            rows = self._db.execute("SELECT id, owner, title, created FROM conversations WHERE owner = ? "
-                                    "ORDER BY id DESC", (owner,)).fetchall()  # fmt: skip
+            rows = self._db.execute(
+                "SELECT id, owner, title, created FROM conversations WHERE owner = ? ORDER BY id DESC", (owner,)
+            ).fetchall()
         return [Conversation(*row) for row in rows]
 
     def turns(self, conversation: int, owner: str) -> list[Turn]:
         """The turns of `conversation`, oldest first (none when it is not `owner`'s)."""
         with self._lock:
-            rows = self._db.execute("SELECT t.id, t.conversation, t.answer FROM turns t JOIN conversations c "
-                                    "ON c.id = t.conversation WHERE t.conversation = ? AND c.owner = ? ORDER BY t.id",
-                                    (conversation, owner)).fetchall()  # fmt: skip
+            rows = self._db.execute(
+                "SELECT t.id, t.conversation, t.answer FROM turns t JOIN conversations c "
+                "ON c.id = t.conversation WHERE t.conversation = ? AND c.owner = ? ORDER BY t.id",
+                (conversation, owner),
+            ).fetchall()
         return [Turn(tid, cid, Answer.from_json(json.loads(text))) for tid, cid, text in rows]
 
     def turn(self, turn: int, owner: str) -> Turn | None:
         """One turn of `owner`'s, or None."""
         with self._lock:
-            row = self._db.execute("SELECT t.id, t.conversation, t.answer FROM turns t JOIN conversations c "
-                                   "ON c.id = t.conversation WHERE t.id = ? AND c.owner = ?", (turn, owner)).fetchone()
+            row = self._db.execute(
+                "SELECT t.id, t.conversation, t.answer FROM turns t JOIN conversations c "
+                "ON c.id = t.conversation WHERE t.id = ? AND c.owner = ?",
+                (turn, owner),
+            ).fetchone()
         return Turn(row[0], row[1], Answer.from_json(json.loads(row[2]))) if row else None
 
     def flag(self, turn: int, reason: str) -> None:
@@ -111,8 +123,10 @@ class History:
     def flagged(self) -> list[tuple[Turn, str]]:
         """Every flagged turn with its reason, oldest flag first."""
         with self._lock:
-            rows = self._db.execute("SELECT t.id, t.conversation, t.answer, f.reason FROM flags f "
-                                    "JOIN turns t ON t.id = f.turn ORDER BY f.id").fetchall()  # fmt: skip
+            rows = self._db.execute(
+                "SELECT t.id, t.conversation, t.answer, f.reason FROM flags f "
+                "JOIN turns t ON t.id = f.turn ORDER BY f.id"
+            ).fetchall()
         return [(Turn(tid, cid, Answer.from_json(json.loads(text))), reason) for tid, cid, text, reason in rows]
 
 
@@ -128,9 +142,17 @@ def gold_candidate(turn: Turn, reason: str) -> dict[str, object]:
     answer = turn.answer
     units = answer.citations or answer.see_also or answer.retrieved
     return {
-        "id": f"flag-{turn.id}", "doc": units[0].doc if units else "", "question": answer.question,
-        "paragraphs": [], "key_facts": [], "type": "factual",
-        "flagged": {"reason": reason, "answer": answer.text, "backend": answer.backend,
-                    "citations": [c.para for c in answer.citations],
-                    "retrieved": [c.para for c in answer.retrieved]},
-    }  # fmt: skip
+        "id": f"flag-{turn.id}",
+        "doc": units[0].doc if units else "",
+        "question": answer.question,
+        "paragraphs": [],
+        "key_facts": [],
+        "type": "factual",
+        "flagged": {
+            "reason": reason,
+            "answer": answer.text,
+            "backend": answer.backend,
+            "citations": [c.para for c in answer.citations],
+            "retrieved": [c.para for c in answer.retrieved],
+        },
+    }

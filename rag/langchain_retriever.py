@@ -22,8 +22,10 @@ class ParaciteRetriever(BaseRetriever):
         return [
             Document(
                 page_content=h.unit.text,
-                metadata={**{k: v for k, v in h.to_json().items() if k != "text"},
-                          "citation": f"{h.unit.doc} ¶{h.unit.para}"},
-            )  # fmt: skip
+                metadata={
+                    **{k: v for k, v in h.to_json().items() if k != "text"},
+                    "citation": f"{h.unit.doc} ¶{h.unit.para}",
+                },
+            )
             for h in hits
         ]

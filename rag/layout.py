@@ -49,10 +49,7 @@ def is_symbol_line(line: str, symbol: str | None) -> bool:
 def is_furniture(line: str, symbol: str | None) -> bool:
     """True for page headers and footers: symbol, job number, page counter, barcode."""
     return bool(
-        is_symbol_line(line, symbol)
-        or _JOB.fullmatch(line)
-        or _COUNTER.fullmatch(line)
-        or _BARCODE.fullmatch(line)
+        is_symbol_line(line, symbol) or _JOB.fullmatch(line) or _COUNTER.fullmatch(line) or _BARCODE.fullmatch(line)
     )
 
 
@@ -73,9 +70,7 @@ def split_text_pages(text: str, symbol: str | None) -> list[str]:
     return ["\n".join(p) for p in pages]
 
 
-def split_page(
-    lines: list[Line], symbol: str | None, next_fn: int, *, ocr: bool
-) -> tuple[list[Line], list[Footnote]]:
+def split_page(lines: list[Line], symbol: str | None, next_fn: int, *, ocr: bool) -> tuple[list[Line], list[Footnote]]:
     """Separate one page into body lines and footnotes, dropping furniture.
 
     A footnote area starts at a separator rule; OCR text, which loses the rule, gets its footnotes

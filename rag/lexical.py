@@ -56,8 +56,9 @@ class Lexical:
         self.idf = {t: self._idf(n) for t, n in df.items()}
         self.bm25 = bm25s.BM25()
         if texts:
-            self.bm25.index(bm25s.tokenize(list(texts), stopwords="en", stemmer=_STEMMER, show_progress=False),
-                            show_progress=False)  # fmt: skip
+            self.bm25.index(
+                bm25s.tokenize(list(texts), stopwords="en", stemmer=_STEMMER, show_progress=False), show_progress=False
+            )
 
     def _idf(self, df: int) -> float:
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))

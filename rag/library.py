@@ -48,9 +48,15 @@ def expand(paths: Iterable[Path]) -> list[Path]:
 
 
 def ingest(
-    paths: Iterable[Path], *, settings: Settings, embedder: Embedder, password: str | None = None,
-    rebuild: bool = False, progress: bool = True, on_progress: Progress | None = None,
-) -> IngestReport:  # fmt: skip
+    paths: Iterable[Path],
+    *,
+    settings: Settings,
+    embedder: Embedder,
+    password: str | None = None,
+    rebuild: bool = False,
+    progress: bool = True,
+    on_progress: Progress | None = None,
+) -> IngestReport:
     """Parse, embed and add or replace documents; bad files are reported and skipped, never fatal.
     The index is switched to the new state in one atomic step, or left as it was. `progress` shows
     bars on stderr; `on_progress` is told each stage as it goes (for a progress display of one's own)."""
@@ -142,10 +148,22 @@ def remove(doc: str, *, settings: Settings, embedder: Embedder) -> Document:
         keep_rows = [r for r, o in enumerate(snap.owners) if int(o) in renumber]
         owners = np.array([renumber[int(snap.owners[r])] for r in keep_rows], dtype=np.int64)
         token_ids, tokens, offsets = _concat_tokens([snap.unit_tokens(i) for i in keep_units], snap.tokens.shape[1])
-        store.save(settings.index, Snapshot(
-            snap.fingerprint, snap.parser, tuple(d for d in snap.documents if d.id != match.id),
-            tuple(snap.units[i] for i in keep_units), snap.vectors[keep_rows], owners, token_ids, tokens, offsets,
-        ), model=embedder.name, hnsw_threshold=settings.hnsw_threshold)  # fmt: skip
+        store.save(
+            settings.index,
+            Snapshot(
+                snap.fingerprint,
+                snap.parser,
+                tuple(d for d in snap.documents if d.id != match.id),
+                tuple(snap.units[i] for i in keep_units),
+                snap.vectors[keep_rows],
+                owners,
+                token_ids,
+                tokens,
+                offsets,
+            ),
+            model=embedder.name,
+            hnsw_threshold=settings.hnsw_threshold,
+        )
     return match
 
 
@@ -156,8 +174,9 @@ def open_searcher(
     loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
     if loaded is None:
         log.info("first use: indexing the default corpus %r…", str(settings.corpus))
-        report = ingest([settings.corpus], settings=settings, embedder=embedder, progress=progress,
-                        on_progress=on_progress)
+        report = ingest(
+            [settings.corpus], settings=settings, embedder=embedder, progress=progress, on_progress=on_progress
+        )
         for path, reason in report.failed:
             log.warning("skipped %s: %s", path, reason)
         loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
@@ -177,9 +196,12 @@ def documents(*, settings: Settings, embedder: Embedder) -> list[tuple[Document,
 
 
 def _snapshot(
-    embedder: Embedder, documents: dict[str, Document], units: dict[str, list[Unit]],
-    vectors: dict[str, tuple[np.ndarray, np.ndarray]], tokens: dict[str, list[Tokens]],
-) -> Snapshot:  # fmt: skip
+    embedder: Embedder,
+    documents: dict[str, Document],
+    units: dict[str, list[Unit]],
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]],
+    tokens: dict[str, list[Tokens]],
+) -> Snapshot:
     """Concatenate per-document units and views into one snapshot, owners renumbered globally."""
     order, offset, owners = list(documents), 0, []
     for doc in order:
@@ -188,12 +210,16 @@ def _snapshot(
     empty = np.zeros((0, embedder.dim), np.float32)
     token_ids, token_vectors, offsets = _concat_tokens([t for d in order for t in tokens[d]], embedder.dim)
     return Snapshot(
-        embedder.fingerprint, PARSER_VERSION, tuple(documents[d] for d in order),
+        embedder.fingerprint,
+        PARSER_VERSION,
+        tuple(documents[d] for d in order),
         tuple(u for d in order for u in units[d]),
         np.concatenate([vectors[d][0] for d in order]) if order else empty,
         np.concatenate(owners) if owners else np.zeros(0, np.int64),
-        token_ids, token_vectors, offsets,
-    )  # fmt: skip
+        token_ids,
+        token_vectors,
+        offsets,
+    )
 
 
 def _concat_tokens(per_unit: list[Tokens], dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -202,8 +228,11 @@ def _concat_tokens(per_unit: list[Tokens], dim: int) -> tuple[np.ndarray, np.nda
     offsets[1:] = np.cumsum([len(ids) for ids, _ in per_unit])
     if not per_unit:
         return np.zeros(0, np.int32), np.zeros((0, dim), np.int8), offsets
-    return (np.concatenate([ids for ids, _ in per_unit]).astype(np.int32),
-            np.concatenate([v for _, v in per_unit]).astype(np.int8), offsets)  # fmt: skip
+    return (
+        np.concatenate([ids for ids, _ in per_unit]).astype(np.int32),
+        np.concatenate([v for _, v in per_unit]).astype(np.int8),
+        offsets,
+    )
 
 
 def _embed(
@@ -217,8 +246,9 @@ def _embed(
     tokens: dict[int, Tokens] = {}
     batches = [(True, whole[i : i + 64]) for i in range(0, len(whole), 64)]
     batches += [(False, parts[i : i + 64]) for i in range(0, len(parts), 64)]
-    for done, (with_tokens, rows) in enumerate(tqdm(batches, desc="embed", unit="batch", disable=not progress,
-                                                    file=sys.stderr, leave=False)):  # fmt: skip
+    for done, (with_tokens, rows) in enumerate(
+        tqdm(batches, desc="embed", unit="batch", disable=not progress, file=sys.stderr, leave=False)
+    ):
         tell("embed", done / len(batches))
         batch = [texts[i] for i in rows]
         if with_tokens:

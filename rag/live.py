@@ -40,8 +40,15 @@ class Summary:
         """The summary of `document` with its `units`."""
         numbered = tuple(u.para for u in units if u.kind == "paragraph" and u.para.isdigit())
         footnotes = sum(u.kind == "footnote" for u in units)
-        return cls(document.id, document.title, document.date, document.pages, numbered, footnotes,
-                   len(units) - len(numbered) - footnotes)  # fmt: skip
+        return cls(
+            document.id,
+            document.title,
+            document.date,
+            document.pages,
+            numbered,
+            footnotes,
+            len(units) - len(numbered) - footnotes,
+        )
 
     def outcome(self) -> str:
         """One line: "S/2025/154: 46 numbered paragraphs (1–46), 3 footnotes"."""
@@ -97,8 +104,9 @@ class LiveIndex:
         """Open the index (building it from the default corpus when there is none); progress is kept
         in `status`. Run it in a background thread to serve the page meanwhile."""
         try:
-            searcher = open_searcher(settings=self.settings, embedder=self.embedder, progress=False,
-                                     on_progress=self._progress)  # fmt: skip
+            searcher = open_searcher(
+                settings=self.settings, embedder=self.embedder, progress=False, on_progress=self._progress
+            )
         except RagError as exc:
             self._status = Status(False, "failed", 0.0, str(exc))
             return
@@ -135,8 +143,13 @@ class LiveIndex:
         """The library's documents by id."""
         return {d.id: d for d in self.searcher.documents}
 
-    def add(self, files: Sequence[tuple[str, bytes | Path]], *, password: str | None = None,
-            on_progress: Progress | None = None) -> list[Outcome]:  # fmt: skip
+    def add(
+        self,
+        files: Sequence[tuple[str, bytes | Path]],
+        *,
+        password: str | None = None,
+        on_progress: Progress | None = None,
+    ) -> list[Outcome]:
         """Store uploaded files under the index folder (names sanitised) and ingest each; one outcome a file."""
         tell = on_progress or (lambda stage, fraction: None)
         outcomes = []
@@ -152,8 +165,14 @@ class LiveIndex:
                     tell(f"{name} ({i + 1} of {len(files)}): {stage.split()[0]}", (i + fraction) / len(files))
 
                 try:
-                    report = ingest([target], settings=self.settings, embedder=self.embedder, password=password,
-                                    progress=False, on_progress=step)  # fmt: skip
+                    report = ingest(
+                        [target],
+                        settings=self.settings,
+                        embedder=self.embedder,
+                        password=password,
+                        progress=False,
+                        on_progress=step,
+                    )
                 except RagError as exc:
                     report = None
                     failure = str(exc)
@@ -224,4 +243,3 @@ class TurnQueue:
     def __len__(self) -> int:
         with self._changed:
             return len(self._waiting)
-

@@ -45,14 +45,16 @@ class LlamaCppChat(BaseChatModel):
             "stop": stop or [],
         }
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager=None,
-                  **kwargs: Any) -> ChatResult:  # fmt: skip
+    def _generate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager=None, **kwargs: Any
+    ) -> ChatResult:
         reply = self.llama.create_chat_completion(**self._request(messages, stop))
         text = reply["choices"][0]["message"].get("content") or ""
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager=None,
-                **kwargs: Any) -> Iterator[ChatGenerationChunk]:  # fmt: skip
+    def _stream(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager=None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
         for chunk in self.llama.create_chat_completion(**self._request(messages, stop), stream=True):
             piece = chunk["choices"][0]["delta"].get("content")
             if piece:

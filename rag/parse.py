@@ -24,8 +24,10 @@ _MASTHEAD = re.compile(
     r"(?:United Nations|Nations Unies|Security Council|General Assembly|Economic and Social Council"
     r"|Distr\.?:.*|Original:.*|Limited|General|\d{1,2} [A-Z][a-z]+ \d{4}|\[\d{1,2} [A-Z][a-z]+ \d{4}\])"
 )
-_DATE = re.compile(r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October"
-                   r"|November|December) \d{4}")  # fmt: skip
+_DATE = re.compile(
+    r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October"
+    r"|November|December) \d{4}"
+)
 
 
 def parse_file(path: Path, *, settings: Settings, password: str | None = None) -> Parsed:
@@ -36,8 +38,9 @@ def parse_file(path: Path, *, settings: Settings, password: str | None = None) -
         raise BadInput(f"{str(path)!r} is a folder; give a file")
     size_mb = path.stat().st_size / 2**20
     if size_mb > settings.max_file_mb:
-        raise TooExpensive(f"{str(path)!r} is {size_mb:.0f} MB, over the {settings.max_file_mb} MB bound "
-                           "(RAG_MAX_FILE_MB)")  # fmt: skip
+        raise TooExpensive(
+            f"{str(path)!r} is {size_mb:.0f} MB, over the {settings.max_file_mb} MB bound (RAG_MAX_FILE_MB)"
+        )
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         pdf = read_pdf(path, password=password, timeout_s=settings.pdf_timeout_s, memory_mb=settings.pdf_memory_mb)
@@ -54,8 +57,7 @@ def parse_file(path: Path, *, settings: Settings, password: str | None = None) -
     else:
         raise BadInput(f"{str(path)!r} is not a supported file type; give a .pdf or .txt file")
     data = path.read_bytes()
-    parsed = parse_pages(pages, ocr=ocr, stem=path.stem, source=str(path),
-                         sha256=hashlib.sha256(data).hexdigest())  # fmt: skip
+    parsed = parse_pages(pages, ocr=ocr, stem=path.stem, source=str(path), sha256=hashlib.sha256(data).hexdigest())
     if not parsed.units:
         raise NoText(f"{str(path)!r} contains no text")
     return Parsed(parsed.document, parsed.units, tuple(warnings) + parsed.warnings)
@@ -89,16 +91,25 @@ def parse_pages(pages: list[str], *, ocr: bool, stem: str, source: str = "", sha
     doc = symbol or stem
     seg = segment(body, doc=doc, ocr=ocr, vocab=vocab)
     notes_units = [
-        Unit(doc, f"fn{k}", "footnote", f.page,
-             seg.cited_in[k].section if k in seg.cited_in else _section_at(seg.units, f.page),
-             finish(join_lines(list(f.lines), vocab), ocr=ocr, vocab=vocab))
+        Unit(
+            doc,
+            f"fn{k}",
+            "footnote",
+            f.page,
+            seg.cited_in[k].section if k in seg.cited_in else _section_at(seg.units, f.page),
+            finish(join_lines(list(f.lines), vocab), ocr=ocr, vocab=vocab),
+        )
         for k, f in enumerate(footnotes, start=1)
-    ]  # fmt: skip
+    ]
     units = _in_reading_order(list(seg.units), notes_units)
     document = Document(
-        id=doc, title=_title(seg.front), date=next((m.group(0) for t in seg.front if (m := _DATE.search(t))), ""),
-        source=source, sha256=sha256, pages=len(pages),
-    )  # fmt: skip
+        id=doc,
+        title=_title(seg.front),
+        date=next((m.group(0) for t in seg.front if (m := _DATE.search(t))), ""),
+        source=source,
+        sha256=sha256,
+        pages=len(pages),
+    )
     return Parsed(document, tuple(units), seg.warnings + _script_warnings(units))
 
 
@@ -130,6 +141,8 @@ def _script_warnings(units: list[Unit]) -> tuple[str, ...]:
         warnings.append("contains right-to-left script; check that its word order reads correctly")
     odd = sum(1 for c in text if unicodedata.category(c)[0] in "MC" or unicodedata.category(c) == "Co")
     if odd > 0.2 * len(text):
-        warnings.append(f"the text layer looks garbled ({odd} of {len(text)} characters are marks or unassigned);"
-                        " the PDF's fonts may lack a Unicode mapping")  # fmt: skip
+        warnings.append(
+            f"the text layer looks garbled ({odd} of {len(text)} characters are marks or unassigned);"
+            " the PDF's fonts may lack a Unicode mapping"
+        )
     return tuple(warnings)

@@ -47,8 +47,9 @@ def stands_out(hits: Sequence[Hit], *, min_evidence: float, min_margin: float) -
     return hits[0].score >= min_evidence or hits[0].score - hits[1].score >= min_margin
 
 
-def decide(*, unknown: Sequence[str], clear: bool, sentences: Sequence[Sentence] | None,
-           expectation: Expectation | None) -> Refusal | None:  # fmt: skip
+def decide(
+    *, unknown: Sequence[str], clear: bool, sentences: Sequence[Sentence] | None, expectation: Expectation | None
+) -> Refusal | None:
     """The answer policy, in one place: None to answer, else why not. Called first with `sentences`
     None (refusals that need no draft: nothing is drafted or streamed then), then with the verified
     sentences of the draft."""
@@ -64,10 +65,14 @@ def decide(*, unknown: Sequence[str], clear: bool, sentences: Sequence[Sentence]
 
 
 def answer(
-    question: str, *, searcher: Searcher, generator: Generator | None = None, k: int = 5,
+    question: str,
+    *,
+    searcher: Searcher,
+    generator: Generator | None = None,
+    k: int = 5,
     doc: str | Sequence[str] | None = None,
     on_sentence: Callable[[Sentence], None] | None = None,
-) -> Answer:  # fmt: skip
+) -> Answer:
     """Answer `question` from the index. `generator` None means the extractive backend. Verified
     sentences are passed to `on_sentence` as soon as each is complete (streaming); an answer that is
     then refused has streamed nothing."""
@@ -77,8 +82,11 @@ def answer(
     # The extractive backend answers only when a paragraph stands out (an LLM reads all of them, and
     # its sentences are verified). With reranking off there are no evidence scores to compare.
     s = searcher.settings
-    clear = generator is not None or not s.rerank_depth or stands_out(
-        hits, min_evidence=s.answer_min_evidence, min_margin=s.answer_min_margin)  # fmt: skip
+    clear = (
+        generator is not None
+        or not s.rerank_depth
+        or stands_out(hits, min_evidence=s.answer_min_evidence, min_margin=s.answer_min_margin)
+    )
     expectation = expected(question)
     hits = hits[:k]
     searched = time.perf_counter()
@@ -95,21 +103,38 @@ def answer(
             for sentence in sentences:
                 on_sentence(sentence)
     done = time.perf_counter()
-    timings = (("retrieve", (searched - start) * 1000), ("generate", (done - searched) * 1000),
-               ("total", (done - start) * 1000))  # fmt: skip
+    timings = (
+        ("retrieve", (searched - start) * 1000),
+        ("generate", (done - searched) * 1000),
+        ("total", (done - start) * 1000),
+    )
     backend = generator.name if generator else "extractive"
     retrieved = tuple(Citation.of(h.unit) for h in hits)
     if refusal is not None:
         see_also = tuple(Citation.of(h.unit) for h in hits[:3])
         closest = ", ".join(f"{c.doc} ¶{c.para}" for c in see_also)
-        said = {Refusal.NOT_MENTIONED: f"The documents do not mention {' or '.join(unknown)}.",
-                Refusal.UNCLEAR: UNCLEAR, Refusal.NOT_SAID: REFUSAL}[refusal]  # fmt: skip
+        said = {
+            Refusal.NOT_MENTIONED: f"The documents do not mention {' or '.join(unknown)}.",
+            Refusal.UNCLEAR: UNCLEAR,
+            Refusal.NOT_SAID: REFUSAL,
+        }[refusal]
         text = f"{said} Closest paragraphs: {closest}." if see_also else said
-        return Answer(question, text, (), True, backend, see_also=see_also, dropped=tuple(dropped), timings=timings,
-                      retrieved=retrieved, refusal=refusal.value)  # fmt: skip
+        return Answer(
+            question,
+            text,
+            (),
+            True,
+            backend,
+            see_also=see_also,
+            dropped=tuple(dropped),
+            timings=timings,
+            retrieved=retrieved,
+            refusal=refusal.value,
+        )
     citations = tuple(dict.fromkeys(c for s in sentences for c in s.citations))
-    return Answer(question, render(sentences), citations, False, backend, tuple(sentences), (), tuple(dropped), timings,
-                  retrieved)  # fmt: skip
+    return Answer(
+        question, render(sentences), citations, False, backend, tuple(sentences), (), tuple(dropped), timings, retrieved
+    )
 
 
 def _generate(question, hits, generator: Generator, on_sentence, expectation) -> tuple[list[Sentence], list[str]]:

@@ -30,8 +30,10 @@ def evidence(answer: Answer) -> list[Citation]:
 
 def chip(turn: int, index: int, citation: Citation) -> str:
     """A clickable citation label; the app opens the evidence panel on it."""
-    return (f'<a class="cite" href="#cite-{turn}-{index}" title="{text(citation.section or citation.doc)}">'
-            f"{text(label(citation.doc, citation.para))}</a>")  # fmt: skip
+    return (
+        f'<a class="cite" href="#cite-{turn}-{index}" title="{text(citation.section or citation.doc)}">'
+        f"{text(label(citation.doc, citation.para))}</a>"
+    )
 
 
 def answer_html(turn: int, answer: Answer) -> str:
@@ -41,8 +43,9 @@ def answer_html(turn: int, answer: Answer) -> str:
         said = answer.text.split(" Closest paragraphs:")[0]
         closest = " ".join(chip(turn, index[c], c) for c in answer.see_also)
         return f"<p>{text(said)}</p>" + (f"<p>Closest paragraphs: {closest}</p>" if closest else "")
-    body = " ".join(f"{text(s.text)} " + " ".join(chip(turn, index[c], c) for c in s.citations)
-                    for s in answer.sentences)  # fmt: skip
+    body = " ".join(
+        f"{text(s.text)} " + " ".join(chip(turn, index[c], c) for c in s.citations) for s in answer.sentences
+    )
     return f"<p>{body}</p>"
 
 
@@ -56,7 +59,7 @@ def highlights(unit_text: str, claims: Sequence[str]) -> list[tuple[int, int]]:
     the unit's sentence sharing most words with the claim. Sorted, not overlapping."""
     spans = set()
     for claim in claims:
-        quote = claim.strip().strip("“”\"").strip()
+        quote = claim.strip().strip('“”"').strip()
         start = unit_text.find(quote) if quote else -1
         if start >= 0:
             spans.add((start, start + len(quote)))
@@ -90,11 +93,13 @@ def panel_html(citation: Citation, document: Document | None, claims: Sequence[s
     title = f"<div class='doc-title'>{text(document.title)}</div>" if document and document.title else ""
     date = f" · {text(document.date)}" if document and document.date else ""
     status = "cited in the answer" if cited else "retrieved, not cited"
-    return (f"<div class='evidence'><h3>{text(label(citation.doc, citation.para))}</h3>{title}"
-            f"<div class='meta'>Page {citation.page} · {text(citation.section or 'no section heading')}{date}"
-            f" · {status}</div>"
-            f"<blockquote class='unit'>{marked(citation.text, highlights(citation.text, claims))}</blockquote>"
-            "</div>")  # fmt: skip
+    return (
+        f"<div class='evidence'><h3>{text(label(citation.doc, citation.para))}</h3>{title}"
+        f"<div class='meta'>Page {citation.page} · {text(citation.section or 'no section heading')}{date}"
+        f" · {status}</div>"
+        f"<blockquote class='unit'>{marked(citation.text, highlights(citation.text, claims))}</blockquote>"
+        "</div>"
+    )
 
 
 def neighbours_html(before: Unit | None, after: Unit | None) -> str:
@@ -102,16 +107,21 @@ def neighbours_html(before: Unit | None, after: Unit | None) -> str:
     parts = []
     for name, unit in (("Before", before), ("After", after)):
         if unit is not None:
-            parts.append(f"<div class='neighbour'><b>{name}: {text(label(unit.doc, unit.para))}</b> "
-                         f"(p. {unit.page})<blockquote>{text(unit.text)}</blockquote></div>")  # fmt: skip
+            parts.append(
+                f"<div class='neighbour'><b>{name}: {text(label(unit.doc, unit.para))}</b> "
+                f"(p. {unit.page})<blockquote>{text(unit.text)}</blockquote></div>"
+            )
     return "".join(parts) or "<p>No neighbouring paragraphs in this document.</p>"
 
 
 def others_html(turn: int, answer: Answer) -> str:
     """The units retrieved for an answer but not cited by it, as chips with their opening words."""
     cited = set(answer.citations)
-    rows = [f"<li>{chip(turn, i, c)} {text(_opening(c.text))}</li>" for i, c in enumerate(evidence(answer))
-            if c not in cited]  # fmt: skip
+    rows = [
+        f"<li>{chip(turn, i, c)} {text(_opening(c.text))}</li>"
+        for i, c in enumerate(evidence(answer))
+        if c not in cited
+    ]
     return f"<ul class='others'>{''.join(rows)}</ul>" if rows else "<p>None: every retrieved paragraph is cited.</p>"
 
 

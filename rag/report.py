@@ -9,11 +9,27 @@ from pathlib import Path
 
 from rag.evaluate import HIT_AT, METRICS, Evaluation, Regression, grouped, hit_curve
 
-GROUP_COLUMNS = ("hit@1", "hit@5", "mrr", "key_facts", "citation_precision", "citation_recall",
-                 "unanswerable_refused", "false_refusals")  # fmt: skip
-SHORT = {"hit@1": "hit@1", "hit@5": "hit@5", "mrr": "MRR", "key_facts": "key facts", "citation_precision": "precision",
-         "citation_recall": "recall", "unanswerable_refused": "unans. refused",
-         "false_refusals": "false refusals", "cites_gold": "cites gold"}  # fmt: skip
+GROUP_COLUMNS = (
+    "hit@1",
+    "hit@5",
+    "mrr",
+    "key_facts",
+    "citation_precision",
+    "citation_recall",
+    "unanswerable_refused",
+    "false_refusals",
+)
+SHORT = {
+    "hit@1": "hit@1",
+    "hit@5": "hit@5",
+    "mrr": "MRR",
+    "key_facts": "key facts",
+    "citation_precision": "precision",
+    "citation_recall": "recall",
+    "unanswerable_refused": "unans. refused",
+    "false_refusals": "false refusals",
+    "cites_gold": "cites gold",
+}
 GATED_RATES = {m for m, (_, _, tolerance) in METRICS.items() if tolerance is not None}
 TYPE_CHART = ("hit@1", "hit@5", "key_facts", "citation_precision", "citation_recall")
 
@@ -28,8 +44,10 @@ def cell(value: float | int | None, digits: int = 3) -> str:
 def title(evaluation: Evaluation) -> str:
     """A run's one-line description."""
     s = evaluation.summary
-    return (f"{evaluation.key} · k={evaluation.depth} · {s['questions']} questions "
-            f"({s['answerable']} answerable, {s['unanswerable']} unanswerable)")  # fmt: skip
+    return (
+        f"{evaluation.key} · k={evaluation.depth} · {s['questions']} questions "
+        f"({s['answerable']} answerable, {s['unanswerable']} unanswerable)"
+    )
 
 
 def headline(evaluation: Evaluation, entry: dict | None, regressions: Sequence[Regression] = ()) -> str:
@@ -57,8 +75,10 @@ def headline(evaluation: Evaluation, entry: dict | None, regressions: Sequence[R
 
 def group_table(groups: dict[str, dict], name: str) -> str:
     """One row per group (question type or document): its size and main metrics."""
-    lines = [f"| {name} | n | " + " | ".join(SHORT[m] for m in GROUP_COLUMNS) + " |",
-             "|---|---:|" + "---:|" * len(GROUP_COLUMNS)]  # fmt: skip
+    lines = [
+        f"| {name} | n | " + " | ".join(SHORT[m] for m in GROUP_COLUMNS) + " |",
+        "|---|---:|" + "---:|" * len(GROUP_COLUMNS),
+    ]
     for group, s in groups.items():
         lines.append(f"| {group} | {s['questions']} | " + " | ".join(cell(s[m], 2) for m in GROUP_COLUMNS) + " |")
     return "\n".join(lines)
@@ -70,12 +90,14 @@ def tables(evaluation: Evaluation, entry: dict | None, regressions: Sequence[Reg
     head = headline(evaluation, entry, regressions)
     if not entry:
         head += "\n\n(no baseline entry for this run: `--update-baseline` records one)"
-    return "\n\n".join([
-        f"## {title(evaluation)}",
-        head,
-        "### Per question type\n\n" + group_table(grouped(rows, lambda r: r.type), "type"),
-        "### Per document\n\n" + group_table(grouped(rows, lambda r: r.doc), "document"),
-    ])  # fmt: skip
+    return "\n\n".join(
+        [
+            f"## {title(evaluation)}",
+            head,
+            "### Per question type\n\n" + group_table(grouped(rows, lambda r: r.type), "type"),
+            "### Per document\n\n" + group_table(grouped(rows, lambda r: r.doc), "document"),
+        ]
+    )
 
 
 def failures(evaluation: Evaluation, limit: int = 60) -> str:
@@ -83,14 +105,23 @@ def failures(evaluation: Evaluation, limit: int = 60) -> str:
     failed = [r for r in evaluation.rows if r.failed]
     if not failed:
         return "No failed questions."
-    out = [f"{len(failed)} of {len(evaluation.rows)} questions failed (an answerable question refused, missing a key "
-           "fact or citing no gold paragraph; an unanswerable one answered; a citation of a unit not read)."]
+    out = [
+        f"{len(failed)} of {len(evaluation.rows)} questions failed (an answerable question refused, missing a key "
+        "fact or citing no gold paragraph; an unanswerable one answered; a citation of a unit not read)."
+    ]
     for r in failed[:limit]:
         gold = {p for p in r.gold}
         retrieved = ", ".join(f"**¶{p}**" if p in gold and _same(d, r.doc) else f"¶{p}" for d, p in r.retrieved[:5])
         cited = ", ".join(f"{d} ¶{p}" for d, p in r.citations) or "none"
-        why = ("answered, but unanswerable" if not r.answerable else "refused" if r.refused
-               else "key fact missing" if not r.facts_found else "no gold paragraph cited")  # fmt: skip
+        why = (
+            "answered, but unanswerable"
+            if not r.answerable
+            else "refused"
+            if r.refused
+            else "key fact missing"
+            if not r.facts_found
+            else "no gold paragraph cited"
+        )
         if r.unretrieved:
             why += f"; {r.unretrieved} citation(s) of units not read"
         out.append(
@@ -99,7 +130,7 @@ def failures(evaluation: Evaluation, limit: int = 60) -> str:
             + (f"; key facts: {', '.join(repr(f) for f in r.key_facts)}" if r.key_facts else "")
             + f"\n  - retrieved (first 5; gold in bold; first gold at rank {r.rank or '> ' + str(len(r.retrieved))}): "
             f"{retrieved}\n  - answered: {_quote(r.answer)}\n  - cited: {cited}"
-        )  # fmt: skip
+        )
     if len(failed) > limit:
         out.append(f"- … and {len(failed) - limit} more (all of them in results.jsonl)")
     return "\n".join(out)
@@ -118,26 +149,33 @@ def _slug(evaluation: Evaluation) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", f"{evaluation.gold.stem}-{evaluation.backend}").strip("-").lower()
 
 
-def write_report(folder: Path, evaluations: Sequence[Evaluation], entries: dict[str, dict],
-                 regressions: Sequence[Regression] = ()) -> Path:  # fmt: skip
+def write_report(
+    folder: Path, evaluations: Sequence[Evaluation], entries: dict[str, dict], regressions: Sequence[Regression] = ()
+) -> Path:
     """report.md with every run's tables, charts and failed questions, the charts as PNG files, and
     results.jsonl (every question's row) in `folder`; returns the report's path."""
     import json
 
     folder.mkdir(parents=True, exist_ok=True)
-    parts = ["# Paracite evaluation report",
-             "Deterministic metrics (paragraph ids, key facts, refusals; no LLM judge). Latency and answer length "
-             "are reported, not gated. The gate compares each run with its entry in the baseline file; "
-             "`--update-baseline` records new figures."]  # fmt: skip
+    parts = [
+        "# Paracite evaluation report",
+        "Deterministic metrics (paragraph ids, key facts, refusals; no LLM judge). Latency and answer length "
+        "are reported, not gated. The gate compares each run with its entry in the baseline file; "
+        "`--update-baseline` records new figures.",
+    ]
     lines = []
     for evaluation in evaluations:
         entry = entries.get(evaluation.key)
         mine = [r for r in regressions if r.entry == evaluation.key]
-        verdict = ("**the gate failed**: " + "; ".join(r.message() for r in mine)) if mine else (
-            "the gate passed" if entry else "no baseline entry: not gated")  # fmt: skip
+        verdict = (
+            ("**the gate failed**: " + "; ".join(r.message() for r in mine))
+            if mine
+            else ("the gate passed" if entry else "no baseline entry: not gated")
+        )
         parts += [tables(evaluation, entry, mine), f"Gate: {verdict}."]
-        parts.append("### Charts\n\n" + "\n\n".join(f"![{name}]({file})" for name, file in
-                                                  charts(folder, evaluation, entry)))  # fmt: skip
+        parts.append(
+            "### Charts\n\n" + "\n\n".join(f"![{name}]({file})" for name, file in charts(folder, evaluation, entry))
+        )
         parts.append("### Failed questions\n\n" + failures(evaluation))
         lines += [json.dumps({"run": evaluation.key, **r.to_json()}, ensure_ascii=False) for r in evaluation.rows]
     (folder / "results.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -166,10 +204,15 @@ def charts(folder: Path, evaluation: Evaluation, entry: dict | None) -> list[tup
     figure, axes = plt.subplots(figsize=(9, 4))
     width = 0.8 / len(TYPE_CHART)
     for i, metric in enumerate(TYPE_CHART):
-        axes.bar([x + i * width for x in range(len(names))], [types[t][metric] or 0 for t in names], width,
-                 label=SHORT[metric])  # fmt: skip
-    axes.set_xticks([x + 0.4 - width / 2 for x in range(len(names))],
-                    [f"{t}\n(n={types[t]['answerable']})" for t in names])  # fmt: skip
+        axes.bar(
+            [x + i * width for x in range(len(names))],
+            [types[t][metric] or 0 for t in names],
+            width,
+            label=SHORT[metric],
+        )
+    axes.set_xticks(
+        [x + 0.4 - width / 2 for x in range(len(names))], [f"{t}\n(n={types[t]['answerable']})" for t in names]
+    )
     axes.set_ylim(0, 1.05)
     axes.set_title(f"Metrics per question type ({evaluation.key})")
     axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
@@ -180,8 +223,13 @@ def charts(folder: Path, evaluation: Evaluation, entry: dict | None) -> list[tup
     axes.plot(range(1, len(curve) + 1), curve, marker="o", label="this run")
     if entry:
         base = [(n, entry["metrics"].get(f"hit@{n}")) for n in HIT_AT if n <= entry.get("k", max(HIT_AT))]
-        axes.plot([n for n, v in base if v is not None], [v for _, v in base if v is not None], "x--",
-                  label="baseline", color="grey")  # fmt: skip
+        axes.plot(
+            [n for n, v in base if v is not None],
+            [v for _, v in base if v is not None],
+            "x--",
+            label="baseline",
+            color="grey",
+        )
     axes.set_xlabel("k (paragraphs retrieved)")
     axes.set_ylabel("answerable questions, share")
     axes.set_ylim(0, 1.05)
@@ -204,8 +252,15 @@ def charts(folder: Path, evaluation: Evaluation, entry: dict | None) -> list[tup
     if entry:
         then = [entry["metrics"].get(m) or 0 for m in gated]
         tolerance = [entry.get("tolerance", {}).get(m, 0) for m in gated]
-        axes.bar([x - 0.2 for x in range(len(gated))], then, 0.4, yerr=tolerance, capsize=3, color="grey",
-                 label="baseline (± tolerance)")  # fmt: skip
+        axes.bar(
+            [x - 0.2 for x in range(len(gated))],
+            then,
+            0.4,
+            yerr=tolerance,
+            capsize=3,
+            color="grey",
+            label="baseline (± tolerance)",
+        )
     axes.set_xticks(range(len(gated)), [SHORT.get(m, m) for m in gated], rotation=30, ha="right")
     axes.set_ylim(0, 1.1)
     axes.set_title(f"This run against the baseline ({evaluation.key})")

@@ -32,13 +32,75 @@ SECTION_WEIGHT = 0.3  # for a question naming a section ("the section on …"): 
 _NAMES_SECTION = re.compile(r"\b(?:section|chapter|heading)s?\b", re.I)
 _NUMBERING = re.compile(r"\b[IVXLC]+\.(?:[A-Z]\b)?|\b[A-Z]\.(?=\s)")  # "II.B", "IV.", "A."
 # Words of a question that say what kind of answer is wanted, not what it is about: left out of the word match.
-QUESTION_WORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had",
-    "has", "have", "how", "if", "in", "into", "is", "it", "its", "of", "on", "or", "say", "says", "said", "should",
-    "such", "that", "the", "their", "there", "these", "they", "this", "those", "to", "was", "were", "what", "when",
-    "where", "which", "who", "whom", "whose", "why", "will", "with", "would", "about", "any", "some", "according",
-    "report", "document", "mention", "mentions", "describe",
-})  # fmt: skip
+QUESTION_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "say",
+        "says",
+        "said",
+        "should",
+        "such",
+        "that",
+        "the",
+        "their",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "would",
+        "about",
+        "any",
+        "some",
+        "according",
+        "report",
+        "document",
+        "mention",
+        "mentions",
+        "describe",
+    }
+)
 
 
 @lru_cache(maxsize=100_000)
@@ -77,8 +139,11 @@ class Searcher:
         self._queries: dict[str, Query] = {}
         self._words: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # token document frequencies, for weighting a question's words by rarity in the library
-        df = np.bincount(np.concatenate([np.unique(snapshot.unit_tokens(u)[0]) for u in range(len(self.units))]
-                                        or [np.zeros(0, np.int32)]).astype(np.int64))  # fmt: skip
+        df = np.bincount(
+            np.concatenate(
+                [np.unique(snapshot.unit_tokens(u)[0]) for u in range(len(self.units))] or [np.zeros(0, np.int32)]
+            ).astype(np.int64)
+        )
         self.token_idf = np.log(1 + (len(self.units) - df + 0.5) / (df + 0.5))
         self.unseen_idf = float(np.log(1 + (len(self.units) + 0.5) / 0.5))
         self.index, self.embedder, self.settings = index, embedder, settings
@@ -88,8 +153,9 @@ class Searcher:
         self.unit_rows = {doc: np.array(r, dtype=np.int64) for doc, r in unit_rows.items()}
         # BM25 statistics of the whole library, and of each document for searches within one document
         self.lexical = Lexical([lexical_text(u) for u in self.units])
-        self.doc_lexical = {doc: Lexical([lexical_text(self.units[i]) for i in rows])
-                            for doc, rows in self.unit_rows.items()}  # fmt: skip
+        self.doc_lexical = {
+            doc: Lexical([lexical_text(self.units[i]) for i in rows]) for doc, rows in self.unit_rows.items()
+        }
         view_rows: dict[str, list[int]] = defaultdict(list)
         for row, owner in enumerate(self.owners):
             view_rows[doc_key(self.units[owner].doc)].append(row)
@@ -110,8 +176,11 @@ class Searcher:
         bm25 = self.lexical
         if doc is not None:
             keys = [doc_key(d) for d in ([doc] if isinstance(doc, str) else doc)]
-            if unknown := [d for d, key in zip([doc] if isinstance(doc, str) else doc, keys, strict=True)
-                           if key not in self.unit_rows]:  # fmt: skip
+            if unknown := [
+                d
+                for d, key in zip([doc] if isinstance(doc, str) else doc, keys, strict=True)
+                if key not in self.unit_rows
+            ]:
                 raise BadInput(f"no document {unknown[0]!r} in the index; `rag docs` lists them")
             if not keys:
                 raise BadInput("no documents chosen to search")
@@ -188,9 +257,12 @@ class Searcher:
 
     def _priors(self, question: str, rows: Sequence[int], ranks: Iterable[int]) -> np.ndarray:
         coverage = [self.lexical.coverage(question, row) for row in rows]
-        return (UNIT_COVERAGE_WEIGHT * np.array(coverage) + RANK_WEIGHT / np.fromiter(ranks, float, len(rows))
-                + MAXSIM_WEIGHT * self._word_match(question, rows)
-                + SECTION_WEIGHT * self._section_match(question, rows))  # fmt: skip
+        return (
+            UNIT_COVERAGE_WEIGHT * np.array(coverage)
+            + RANK_WEIGHT / np.fromiter(ranks, float, len(rows))
+            + MAXSIM_WEIGHT * self._word_match(question, rows)
+            + SECTION_WEIGHT * self._section_match(question, rows)
+        )
 
     def _section_match(self, question: str, rows: Sequence[int]) -> np.ndarray:
         """For a question that names a section: the share of each unit's heading words the question holds."""
@@ -222,8 +294,11 @@ class Searcher:
         query = self.query(question)
         if (known_words := self._words.get(question)) is not None:
             return known_words
-        keep = [i for i, piece in enumerate(query.pieces)
-                if piece.lstrip("#").isalpha() and piece.lower() not in QUESTION_WORDS]  # fmt: skip
+        keep = [
+            i
+            for i, piece in enumerate(query.pieces)
+            if piece.lstrip("#").isalpha() and piece.lower() not in QUESTION_WORDS
+        ]
         ids = query.token_ids[keep]
         known = ids < len(self.token_idf)
         weights = np.where(known, self.token_idf[np.where(known, ids, 0)], self.unseen_idf)

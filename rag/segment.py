@@ -23,8 +23,21 @@ _COUNCIL = re.compile(
     r"|[A-Z][\w ]{2,60}(?:Council|Assembly|Conference|Commission|Board))\s*,"
 )
 _OPENER = re.compile(r"[A-Z][a-z]+(?:ing|ed)")
-_OPENER_WORDS = {"Mindful", "Aware", "Conscious", "Cognizant", "Deeply", "Gravely", "Strongly", "Further",
-                 "Also", "Seriously", "Firmly", "Bearing", "Acting"}  # fmt: skip
+_OPENER_WORDS = {
+    "Mindful",
+    "Aware",
+    "Conscious",
+    "Cognizant",
+    "Deeply",
+    "Gravely",
+    "Strongly",
+    "Further",
+    "Also",
+    "Seriously",
+    "Firmly",
+    "Bearing",
+    "Acting",
+}
 _TERMINAL = (".", ";", ":", "!", "?", "”", ")", ".’", ".'")
 _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50}
 
@@ -87,11 +100,9 @@ def layout_blocks(lines: list[Line]) -> list[list[Line]]:
             if blocks and blocks[-1]:
                 blocks.append([])
             continue
-        starts = (
-            prev is None
-            or (prev.text.endswith(_TERMINAL) and ln.text[0].isupper()
-                and (ln.indent or len(prev.text) < 0.7 * width))
-        )  # fmt: skip
+        starts = prev is None or (
+            prev.text.endswith(_TERMINAL) and ln.text[0].isupper() and (ln.indent or len(prev.text) < 0.7 * width)
+        )
         if starts and blocks and blocks[-1]:
             blocks.append([ln])
         elif blocks:
@@ -160,8 +171,7 @@ class _Segmenter:
             i += self.step(i)
         self.close()
         if self.annex:
-            self.units.extend(self.blocks_to_units(layout_blocks(self.annex), kind="text",
-                                                   section=self.annex_label))  # fmt: skip
+            self.units.extend(self.blocks_to_units(layout_blocks(self.annex), kind="text", section=self.annex_label))
 
     def step(self, i: int) -> int:
         ln = self.lines[i]

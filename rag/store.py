@@ -21,12 +21,29 @@ from rag.types import Document, Unit
 
 SCHEMA_VERSION = 2  # 2: token vectors for reranking
 _CURRENT = "CURRENT"
-_FILES = ("documents.json", "units.jsonl", "vectors.npy", "owners.npy", "vectors.faiss", "token_ids.npy",
-          "tokens.npy", "token_offsets.npy")
+_FILES = (
+    "documents.json",
+    "units.jsonl",
+    "vectors.npy",
+    "owners.npy",
+    "vectors.faiss",
+    "token_ids.npy",
+    "tokens.npy",
+    "token_offsets.npy",
+)
 # The steps of `save`, in the order it passes them: the crash tests stop a writer after each one, so every
 # file added to `_FILES` becomes a step they cover without being told.
-CHECKPOINTS = ("generation-folder", *_FILES, "manifest.json", "fsync-files", "fsync-generation", "current-tmp",
-               "switch", "fsync-folder", "prune")
+CHECKPOINTS = (
+    "generation-folder",
+    *_FILES,
+    "manifest.json",
+    "fsync-files",
+    "fsync-generation",
+    "current-tmp",
+    "switch",
+    "fsync-folder",
+    "prune",
+)
 # Called with each checkpoint's name as `save` passes it; None (always, outside tests) costs one comparison.
 on_checkpoint: Callable[[str], None] | None = None
 
@@ -48,8 +65,17 @@ class Snapshot:
     @classmethod
     def empty(cls, fingerprint: str, parser: int, dim: int) -> Snapshot:
         """A snapshot with no documents."""
-        return cls(fingerprint, parser, (), (), np.zeros((0, dim), dtype=np.float32), np.zeros(0, dtype=np.int64),
-                   np.zeros(0, dtype=np.int32), np.zeros((0, dim), dtype=np.int8), np.zeros(1, dtype=np.int64))
+        return cls(
+            fingerprint,
+            parser,
+            (),
+            (),
+            np.zeros((0, dim), dtype=np.float32),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int32),
+            np.zeros((0, dim), dtype=np.int8),
+            np.zeros(1, dtype=np.int64),
+        )
 
     def unit_tokens(self, unit: int) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and quantised token vectors of unit number `unit`."""
@@ -91,8 +117,10 @@ class VectorIndex:
             selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
             hnsw = isinstance(self.index, faiss.IndexHNSWFlat)
             # faiss's bundled stubs lack these (SWIG) classes' arguments; the runtime has them (tested)
-            params = (faiss.SearchParametersHNSW(sel=selector, efSearch=128) if hnsw  # type: ignore[attr-defined]
-                      else faiss.SearchParameters(sel=selector))  # type: ignore[call-arg]
+            if hnsw:
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=128)  # type: ignore[attr-defined]
+            else:
+                params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
@@ -111,16 +139,24 @@ def load(folder: Path, *, fingerprint: str | None) -> tuple[Snapshot, VectorInde
             f"not with the embedding model now configured ({fingerprint}); rebuild it with `rag ingest --rebuild` "
             f"or set RAG_EMBED_MODEL={manifest['model']}"
         )
-    vectors, owners, token_ids, tokens, offsets = (np.load(gen / f"{name}.npy", allow_pickle=False)
-                                                   for name in ("vectors", "owners", "token_ids", "tokens",
-                                                                "token_offsets"))  # fmt: skip
+    vectors, owners, token_ids, tokens, offsets = (
+        np.load(gen / f"{name}.npy", allow_pickle=False)
+        for name in ("vectors", "owners", "token_ids", "tokens", "token_offsets")
+    )
     index = VectorIndex(faiss.read_index(str(gen / "vectors.faiss")))
-    if not (len(owners) == len(vectors) == index.index.ntotal and (owners < len(units)).all()
-            and len(offsets) == len(units) + 1 and offsets[-1] == len(token_ids) == len(tokens)):  # fmt: skip
-        raise IndexProblem(f"the index in {str(folder)!r} is inconsistent (unit and vector counts differ); "
-                           f"{_REBUILD.format(folder=str(folder))}")  # fmt: skip
-    snapshot = Snapshot(manifest["fingerprint"], manifest["parser"], documents, units, vectors, owners,
-                        token_ids, tokens, offsets)  # fmt: skip
+    if not (
+        len(owners) == len(vectors) == index.index.ntotal
+        and (owners < len(units)).all()
+        and len(offsets) == len(units) + 1
+        and offsets[-1] == len(token_ids) == len(tokens)
+    ):
+        raise IndexProblem(
+            f"the index in {str(folder)!r} is inconsistent (unit and vector counts differ); "
+            f"{_REBUILD.format(folder=str(folder))}"
+        )
+    snapshot = Snapshot(
+        manifest["fingerprint"], manifest["parser"], documents, units, vectors, owners, token_ids, tokens, offsets
+    )
     return snapshot, index
 
 
@@ -149,13 +185,16 @@ def _open(
     except (OSError, ValueError) as exc:
         raise IndexProblem(f"the index in {str(folder)!r} is damaged (manifest unreadable: {exc}); {rebuild}") from None
     if schema and manifest.get("schema") != SCHEMA_VERSION:
-        raise IndexProblem(f"the index in {str(folder)!r} has schema {manifest.get('schema')!r}, this Paracite reads "
-                          f"{SCHEMA_VERSION}; rebuild it with `rag ingest --rebuild`")  # fmt: skip
+        raise IndexProblem(
+            f"the index in {str(folder)!r} has schema {manifest.get('schema')!r}, this Paracite reads "
+            f"{SCHEMA_VERSION}; rebuild it with `rag ingest --rebuild`"
+        )
     for name in files:
         path = gen / name
         if not path.exists() or sha256_file(path) != manifest.get("files", {}).get(name):
-            raise IndexProblem(f"the index in {str(folder)!r} is damaged ({name} does not match its checksum); "
-                               f"{rebuild}")  # fmt: skip
+            raise IndexProblem(
+                f"the index in {str(folder)!r} is damaged ({name} does not match its checksum); {rebuild}"
+            )
     documents = tuple(Document(**d) for d in json.loads((gen / "documents.json").read_text()))
     with (gen / "units.jsonl").open(encoding="utf-8") as f:
         units = tuple(Unit(**json.loads(line)) for line in f)
@@ -173,26 +212,33 @@ def save(folder: Path, snapshot: Snapshot, *, model: str, hnsw_threshold: int) -
     index = VectorIndex.build(snapshot.vectors, hnsw_threshold=hnsw_threshold)
     writers: dict[str, Callable[[Path], object]] = {
         "documents.json": lambda path: path.write_text(
-            json.dumps([asdict(d) for d in snapshot.documents], ensure_ascii=False)),
-        "units.jsonl": lambda path: _write_lines(path, (json.dumps(u.to_json(), ensure_ascii=False)
-                                                        for u in snapshot.units)),
+            json.dumps([asdict(d) for d in snapshot.documents], ensure_ascii=False)
+        ),
+        "units.jsonl": lambda path: _write_lines(
+            path, (json.dumps(u.to_json(), ensure_ascii=False) for u in snapshot.units)
+        ),
         "vectors.npy": lambda path: np.save(path, snapshot.vectors.astype(np.float32), allow_pickle=False),
         "owners.npy": lambda path: np.save(path, snapshot.owners.astype(np.int64), allow_pickle=False),
         "vectors.faiss": lambda path: faiss.write_index(index.index, str(path)),
         "token_ids.npy": lambda path: np.save(path, snapshot.token_ids.astype(np.int32), allow_pickle=False),
         "tokens.npy": lambda path: np.save(path, snapshot.tokens.astype(np.int8), allow_pickle=False),
         "token_offsets.npy": lambda path: np.save(path, snapshot.token_offsets.astype(np.int64), allow_pickle=False),
-    }  # fmt: skip
+    }
     for name in _FILES:  # a name in `_FILES` without a writer is a KeyError here, never a file left unwritten
         writers[name](gen / name)
         _checkpoint(name)
     manifest = {
-        "schema": SCHEMA_VERSION, "model": model, "fingerprint": snapshot.fingerprint, "parser": snapshot.parser,
-        "dimension": int(snapshot.vectors.shape[1]), "units": len(snapshot.units), "vectors": len(snapshot.vectors),
+        "schema": SCHEMA_VERSION,
+        "model": model,
+        "fingerprint": snapshot.fingerprint,
+        "parser": snapshot.parser,
+        "dimension": int(snapshot.vectors.shape[1]),
+        "units": len(snapshot.units),
+        "vectors": len(snapshot.vectors),
         "index": type(index.index).__name__,
         "documents": {d.id: d.sha256 for d in snapshot.documents},
         "files": {name: sha256_file(gen / name) for name in _FILES},
-    }  # fmt: skip
+    }
     (gen / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     _checkpoint("manifest.json")
     for path in gen.iterdir():

@@ -114,8 +114,10 @@ class Answer:
             "refused": self.refused,
             "see_also": [asdict(c) for c in self.see_also],
             "backend": self.backend,
-            "sentences": [{"text": s.text, "citations": [c.marker for c in s.citations], "supported": s.supported}
-                          for s in self.sentences],  # fmt: skip
+            "sentences": [
+                {"text": s.text, "citations": [c.marker for c in s.citations], "supported": s.supported}
+                for s in self.sentences
+            ],
             "dropped": list(self.dropped),
             "timings_ms": {stage: round(ms, 1) for stage, ms in self.timings},
             "retrieved": [asdict(c) for c in self.retrieved],
@@ -127,8 +129,20 @@ class Answer:
         """The answer `to_json` described (sentences' markers resolved to the listed units)."""
         lists = {key: tuple(Citation(**c) for c in data.get(key, ())) for key in ("citations", "see_also", "retrieved")}
         by_marker = {c.marker: c for group in lists.values() for c in group}
-        sentences = tuple(Sentence(s["text"], tuple(by_marker[m] for m in s["citations"] if m in by_marker),
-                                   s["supported"]) for s in data.get("sentences", ()))  # fmt: skip
-        return cls(data["question"], data["answer"], lists["citations"], data["refused"], data["backend"], sentences,
-                   lists["see_also"], tuple(data.get("dropped", ())), tuple(data.get("timings_ms", {}).items()),
-                   lists["retrieved"], data.get("refusal"))  # fmt: skip
+        sentences = tuple(
+            Sentence(s["text"], tuple(by_marker[m] for m in s["citations"] if m in by_marker), s["supported"])
+            for s in data.get("sentences", ())
+        )
+        return cls(
+            data["question"],
+            data["answer"],
+            lists["citations"],
+            data["refused"],
+            data["backend"],
+            sentences,
+            lists["see_also"],
+            tuple(data.get("dropped", ())),
+            tuple(data.get("timings_ms", {}).items()),
+            lists["retrieved"],
+            data.get("refusal"),
+        )

@@ -92,8 +92,14 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
                         new = gr.Button("New conversation", scale=1, size="sm")
                     chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=[])  # copying: as Markdown
                     with gr.Row():
-                        box = gr.Textbox(placeholder="Ask about the documents…", show_label=False, scale=6,
-                                         elem_id="question", submit_btn=True, stop_btn=True)  # fmt: skip
+                        box = gr.Textbox(
+                            placeholder="Ask about the documents…",
+                            show_label=False,
+                            scale=6,
+                            elem_id="question",
+                            submit_btn=True,
+                            stop_btn=True,
+                        )
                     gr.Examples(EXAMPLES, inputs=box, label="Try")
                     with gr.Row():
                         copy_md = gr.Button("Copy last answer as Markdown", size="sm")
@@ -114,18 +120,25 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
                     citation_text = gr.Textbox(visible=False)
                     quote_text = gr.Textbox(visible=False)
                     with gr.Accordion("Ask questions of", open=True):
-                        scope = gr.CheckboxGroup(choices=[], label="Only these documents (none ticked: the whole "
-                                                 "library)", elem_id="scope")  # fmt: skip
+                        scope = gr.CheckboxGroup(
+                            choices=[], label="Only these documents (none ticked: the whole library)", elem_id="scope"
+                        )
             cite_key = gr.Textbox(elem_id="cite-key", show_label=False, container=False)
             cite_go = gr.Button("open", elem_id="cite-go")
         with gr.Tab("Library"):
-            library = gr.Dataframe(headers=["Symbol", "Title", "Date", "Pages", "Numbered paragraphs", "Footnotes"],
-                                   interactive=False, elem_id="library", wrap=True)  # fmt: skip
-            gr.Markdown("The library is shared by everyone who uses this server. Uploaded files are kept in the "
-                        "index folder.")  # fmt: skip
+            library = gr.Dataframe(
+                headers=["Symbol", "Title", "Date", "Pages", "Numbered paragraphs", "Footnotes"],
+                interactive=False,
+                elem_id="library",
+                wrap=True,
+            )
+            gr.Markdown(
+                "The library is shared by everyone who uses this server. Uploaded files are kept in the index folder."
+            )
             with gr.Row():
-                uploads = gr.File(label="Add PDF or text files", file_count="multiple", file_types=[".pdf", ".txt"],
-                                  elem_id="upload")  # fmt: skip
+                uploads = gr.File(
+                    label="Add PDF or text files", file_count="multiple", file_types=[".pdf", ".txt"], elem_id="upload"
+                )
                 with gr.Column():
                     password = gr.Textbox(label="Password (encrypted PDFs only)", type="password")
                     add = gr.Button("Add to library", variant="primary", elem_id="add")
@@ -134,9 +147,13 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
                 doomed = gr.Dropdown(label="Remove a document", choices=[], scale=3)
                 drop = gr.Button("Remove", variant="stop", scale=1)
         with gr.Tab("Settings"):
-            backend = gr.Dropdown(app.backends(), value=app.settings.llm, label="Answer backend",
-                                  info="extractive quotes the paragraphs (no LLM); local runs the shipped model; "
-                                       "LLM questions are answered one at a time, in turn")  # fmt: skip
+            backend = gr.Dropdown(
+                app.backends(),
+                value=app.settings.llm,
+                label="Answer backend",
+                info="extractive quotes the paragraphs (no LLM); local runs the shipped model; "
+                "LLM questions are answered one at a time, in turn",
+            )
             k = gr.Slider(1, 10, value=5, step=1, label="Paragraphs retrieved for each answer")
 
         def library_views():
@@ -151,8 +168,12 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
                 failed = f"**The library could not be opened:** {text(state.error)}"
                 return failed, gr.Timer(active=False), *[gr.skip()] * 3
             if not state.ready:
-                return (f"**Preparing the library** — {state.stage} ({state.fraction:.0%}). The first start indexes "
-                        "the default corpus; this takes a minute.", gr.Timer(), *[gr.skip()] * 3)  # fmt: skip
+                return (
+                    f"**Preparing the library** — {state.stage} ({state.fraction:.0%}). The first start indexes "
+                    "the default corpus; this takes a minute.",
+                    gr.Timer(),
+                    *[gr.skip()] * 3,
+                )
             return "", gr.Timer(active=False), *library_views()
 
         timer.tick(tick, outputs=[status, timer, library, scope, doomed], api_visibility="private")
@@ -160,8 +181,10 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
         def messages(turns) -> list[dict]:
             out = []
             for turn in turns:
-                out += [{"role": "user", "content": text(turn.answer.question)},
-                        {"role": "assistant", "content": answer_html(turn.id, turn.answer)}]  # fmt: skip
+                out += [
+                    {"role": "user", "content": text(turn.answer.question)},
+                    {"role": "assistant", "content": answer_html(turn.id, turn.answer)},
+                ]
             return out
 
         def export_files(conv: int | None, owner: str):
@@ -187,29 +210,54 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
             turns = app.history.turns(conv, owner) if conv else []
             return (conv, messages(turns), conversations(owner, conv), *export_files(conv, owner), *tick())
 
-        demo.load(load, outputs=[conversation, chat, past, last_md, answer_file, conversation_file,
-                                 status, timer, library, scope, doomed], api_visibility="private")  # fmt: skip
+        demo.load(
+            load,
+            outputs=[
+                conversation,
+                chat,
+                past,
+                last_md,
+                answer_file,
+                conversation_file,
+                status,
+                timer,
+                library,
+                scope,
+                doomed,
+            ],
+            api_visibility="private",
+        )
 
         def pick(conv: int | None, request: gr.Request):
             owner = _owner(request)
             turns = app.history.turns(conv, owner) if conv else []
             return (conv, messages(turns), PANEL_HINT, "", "", *export_files(conv, owner))
 
-        past.input(pick, inputs=past, outputs=[conversation, chat, panel, neighbours, others, last_md, answer_file,
-                                                conversation_file], api_visibility="private")  # fmt: skip
-        new.click(lambda: (None, [], PANEL_HINT, "", "", gr.update(value=None), "", None, None),
-                  outputs=[conversation, chat, panel, neighbours, others, past, last_md, answer_file,
-                           conversation_file], api_visibility="private")  # fmt: skip
+        past.input(
+            pick,
+            inputs=past,
+            outputs=[conversation, chat, panel, neighbours, others, last_md, answer_file, conversation_file],
+            api_visibility="private",
+        )
+        new.click(
+            lambda: (None, [], PANEL_HINT, "", "", gr.update(value=None), "", None, None),
+            outputs=[conversation, chat, panel, neighbours, others, past, last_md, answer_file, conversation_file],
+            api_visibility="private",
+        )
 
-        def respond(question: str, history_: list, conv: int | None, docs: list[str], spec: str, k_: int,
-                    request: gr.Request):  # fmt: skip
+        def respond(
+            question: str, history_: list, conv: int | None, docs: list[str], spec: str, k_: int, request: gr.Request
+        ):
             owner = _owner(request)
             question = " ".join((question or "").split())
             if not question:
                 yield gr.skip(), history_, conv, *[gr.skip()] * 5
                 return
-            history_ = [*history_, {"role": "user", "content": text(question)},
-                        {"role": "assistant", "content": waiting_html("Searching the documents…")}]  # fmt: skip
+            history_ = [
+                *history_,
+                {"role": "user", "content": text(question)},
+                {"role": "assistant", "content": waiting_html("Searching the documents…")},
+            ]
             yield "", history_, conv, *[gr.skip()] * 5
             result: Answer | None = None
             try:
@@ -230,12 +278,22 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
             conv = conv or app.history.start(owner, question)
             turn = app.history.add(conv, result)
             history_[-1] = {"role": "assistant", "content": answer_html(turn, result)}
-            yield ("", history_, conv, conversations(owner, conv), *export_files(conv, owner),
-                   others_html(turn, result))  # fmt: skip
+            yield (
+                "",
+                history_,
+                conv,
+                conversations(owner, conv),
+                *export_files(conv, owner),
+                others_html(turn, result),
+            )
 
-        asking = box.submit(respond, inputs=[box, chat, conversation, scope, backend, k],
-                            outputs=[box, chat, conversation, past, last_md, answer_file, conversation_file, others],
-                            api_visibility="private", concurrency_limit=32)  # fmt: skip
+        asking = box.submit(
+            respond,
+            inputs=[box, chat, conversation, scope, backend, k],
+            outputs=[box, chat, conversation, past, last_md, answer_file, conversation_file, others],
+            api_visibility="private",
+            concurrency_limit=32,
+        )
         box.stop(None, cancels=[asking], api_visibility="private")  # closing `respond` ends an LLM's generation
 
         def open_citation(key: str, request: gr.Request):
@@ -251,12 +309,21 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
             claims = [s.text for s in turn.answer.sentences if citation in s.citations]
             documents = app.live.documents() if app.live.status.ready else {}
             html = panel_html(citation, documents.get(citation.doc), claims, cited=citation in turn.answer.citations)
-            return (html, (turn_id, index), "", others_html(turn_id, turn.answer),
-                    f"{label(citation.doc, citation.para)}.", quote(citation, claims))  # fmt: skip
+            return (
+                html,
+                (turn_id, index),
+                "",
+                others_html(turn_id, turn.answer),
+                f"{label(citation.doc, citation.para)}.",
+                quote(citation, claims),
+            )
 
-        cite_go.click(open_citation, inputs=cite_key,
-                      outputs=[panel, shown, neighbours, others, citation_text, quote_text],
-                      api_visibility="private")  # fmt: skip
+        cite_go.click(
+            open_citation,
+            inputs=cite_key,
+            outputs=[panel, shown, neighbours, others, citation_text, quote_text],
+            api_visibility="private",
+        )
 
         def show_neighbours(where, request: gr.Request):
             citation = _shown(app, where, request)
@@ -292,15 +359,26 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
         def add_files(files, secret: str, progress=gr.Progress()):  # noqa: B008 - Gradio's progress idiom
             if not files:
                 return "Choose PDF or text files first.", gr.skip(), gr.skip(), gr.skip(), None
-            items = [(Path(getattr(f, "orig_name", None) or f).name if not isinstance(f, str) else Path(f).name,
-                      Path(f if isinstance(f, str) else f.name)) for f in files]  # fmt: skip
-            results = app.live.add(items, password=secret or None,
-                                   on_progress=lambda stage, fraction: progress(fraction, desc=stage))  # fmt: skip
+            items = [
+                (
+                    Path(getattr(f, "orig_name", None) or f).name if not isinstance(f, str) else Path(f).name,
+                    Path(f if isinstance(f, str) else f.name),
+                )
+                for f in files
+            ]
+            results = app.live.add(
+                items, password=secret or None, on_progress=lambda stage, fraction: progress(fraction, desc=stage)
+            )
             lines = "\n".join(f"- {'✅' if o.ok else '❌'} {text(o.message)}" for o in results)
             return lines, *library_views(), None
 
-        add.click(add_files, inputs=[uploads, password], outputs=[outcome, library, scope, doomed, uploads],
-                  api_visibility="private", concurrency_limit=1)  # fmt: skip
+        add.click(
+            add_files,
+            inputs=[uploads, password],
+            outputs=[outcome, library, scope, doomed, uploads],
+            api_visibility="private",
+            concurrency_limit=1,
+        )
 
         def remove_doc(doc: str | None):
             if not doc:
@@ -311,8 +389,13 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
                 return text(_problem(exc)), gr.skip(), gr.skip(), gr.skip()
             return f"Removed {text(removed.id)}.", *library_views()
 
-        drop.click(remove_doc, inputs=doomed, outputs=[outcome, library, scope, doomed], api_visibility="private",
-                   concurrency_limit=1)  # fmt: skip
+        drop.click(
+            remove_doc,
+            inputs=doomed,
+            outputs=[outcome, library, scope, doomed],
+            api_visibility="private",
+            concurrency_limit=1,
+        )
 
         def api_chat(question: str) -> str:
             """The answer to `question` from the whole library, as Markdown with footnotes."""
@@ -363,7 +446,13 @@ def launch(settings: Settings | None = None, *, open_in_background: bool = True)
             raise BadInput("RAG_APP_AUTH must be user:password pairs separated by commas")
         auth = [(user.strip(), secret) for user, secret in pairs]
     build(app, export_dir).queue(default_concurrency_limit=8).launch(
-        server_name=settings.app_host, server_port=settings.app_port, auth=auth, css=CSS, js=JS,
-        max_file_size=f"{settings.upload_max_mb}mb", show_error=False, footer_links=["api"],
+        server_name=settings.app_host,
+        server_port=settings.app_port,
+        auth=auth,
+        css=CSS,
+        js=JS,
+        max_file_size=f"{settings.upload_max_mb}mb",
+        show_error=False,
+        footer_links=["api"],
         allowed_paths=[str(export_dir)],
-    )  # fmt: skip
+    )

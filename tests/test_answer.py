@@ -31,9 +31,11 @@ HITS = [_hit(str(i), t, i) for i, t in enumerate(PARAS, start=1)]
 
 
 def test_markers_must_name_retrieved_units_and_support_the_sentence():
-    draft = ("Contributions came from 50 Member States [S/2099/1 ¶1]. "
-             "Migrants are smuggled across porous borders [S/2099/1 ¶4] [S/7/7 ¶3]. "
-             "The Security Council approved a budget of 12 million dollars [S/2099/1 ¶1].")  # fmt: skip
+    draft = (
+        "Contributions came from 50 Member States [S/2099/1 ¶1]. "
+        "Migrants are smuggled across porous borders [S/2099/1 ¶4] [S/7/7 ¶3]. "
+        "The Security Council approved a budget of 12 million dollars [S/2099/1 ¶1]."
+    )
     kept, dropped, refused = verify(draft, HITS)
     assert [(s.text, [c.para for c in s.citations]) for s in kept] == [
         ("Contributions came from 50 Member States.", ["1"]),
@@ -80,8 +82,10 @@ def test_open_questions_have_no_checkable_kind():
 
 def test_names_a_question_asks_about():
     assert names("How has the COVID-19 pandemic affected the linkages?") == ["COVID-19"]
-    assert names("Which UN entities help States in Lebanon, according to the Secretary-General?") == ["States",
-                                                                                                     "Lebanon"]
+    assert names("Which UN entities help States in Lebanon, according to the Secretary-General?") == [
+        "States",
+        "Lebanon",
+    ]
     assert names("What did Da’esh do?") == ["Da’esh"]
 
 
@@ -125,7 +129,7 @@ def test_a_paragraph_stands_out_by_evidence_or_by_margin():
         ([], True, ["Member States described smuggling.", "50 Member States."], "count", None),
         ([], True, ["Member States described smuggling."], None, None),
     ],
-)  # fmt: skip
+)
 def test_one_answer_policy_decides_with_a_reason(unknown, clear, sentences, kind, verdict):
     expectation = expected("How many Member States contributed?") if kind == "count" else None
     drafted = None if sentences is None else [Sentence(t, (), True) for t in sentences]
@@ -167,11 +171,17 @@ def searcher(tmp_path: Path):
 
 
 def test_llm_answer_is_verified_and_streamed_sentence_by_sentence(searcher):
-    llm = ScriptedLLM("The report drew on contributions from 50 Member States [S/2099/1 ¶1]. "
-                      "It also cites a secret annex [S/2099/1 ¶42].")  # fmt: skip
+    llm = ScriptedLLM(
+        "The report drew on contributions from 50 Member States [S/2099/1 ¶1]. "
+        "It also cites a secret annex [S/2099/1 ¶42]."
+    )
     streamed = []
-    result = answer("How many Member States contributed to the report?", searcher=searcher, generator=llm,
-                    on_sentence=streamed.append)  # fmt: skip
+    result = answer(
+        "How many Member States contributed to the report?",
+        searcher=searcher,
+        generator=llm,
+        on_sentence=streamed.append,
+    )
     assert not result.refused
     assert [s.text for s in streamed] == ["The report drew on contributions from 50 Member States."]
     assert result.text == "The report drew on contributions from 50 Member States. [S/2099/1 ¶1]"
@@ -184,23 +194,27 @@ def test_llm_answer_is_verified_and_streamed_sentence_by_sentence(searcher):
 def test_typed_question_without_that_kind_of_answer_is_refused_and_streams_nothing(searcher):
     llm = ScriptedLLM("Member States described trafficking in firearms across porous borders [S/2099/1 ¶2].")
     streamed = []
-    result = answer("How many firearms were seized at the borders?", searcher=searcher, generator=llm,
-                    on_sentence=streamed.append)  # fmt: skip
+    result = answer(
+        "How many firearms were seized at the borders?", searcher=searcher, generator=llm, on_sentence=streamed.append
+    )
     assert result.refused and not result.citations and streamed == []
     assert result.text.startswith("The documents do not say.") and result.see_also and result.refusal == "not_said"
 
 
 def test_sentences_held_until_one_gives_the_kind_of_answer_asked_for(searcher):
-    llm = ScriptedLLM("Member States described smuggling of migrants across porous borders [S/2099/1 ¶2]. "
-                      "The report drew on contributions from 50 Member States [S/2099/1 ¶1].")  # fmt: skip
+    llm = ScriptedLLM(
+        "Member States described smuggling of migrants across porous borders [S/2099/1 ¶2]. "
+        "The report drew on contributions from 50 Member States [S/2099/1 ¶1]."
+    )
     streamed, when = [], []
 
     def on_sentence(sentence):
         streamed.append(sentence)
         when.append(llm.written)
 
-    result = answer("How many Member States contributed to the report?", searcher=searcher, generator=llm,
-                    on_sentence=on_sentence)  # fmt: skip
+    result = answer(
+        "How many Member States contributed to the report?", searcher=searcher, generator=llm, on_sentence=on_sentence
+    )
     assert not result.refused and [s.text for s in streamed] == [s.text for s in result.sentences]
     assert len(streamed) == 2 and "50 Member States" in streamed[1].text
     assert when[0] > llm.reply.index("50 Member")  # the first sentence waited for the one with the number
@@ -215,8 +229,10 @@ def test_extractive_quotes_and_cites_and_refuses(searcher):
 
 
 def test_extractive_quotes_the_sentence_after_the_best_one(tmp_path):
-    lead = ("Some legislative updates have strengthened the role of specific agencies in countering the "
-            "financing of terrorism.")  # fmt: skip
+    lead = (
+        "Some legislative updates have strengthened the role of specific agencies in countering the "
+        "financing of terrorism."
+    )
     detail = "Member States singled out financial intelligence units and customs authorities."
     paragraphs = [f"{lead} {detail} Other measures were also taken.", "Prisons separate violent extremist prisoners."]
     (tmp_path / "doc.txt").write_text(un_text("S/2099/3", paragraphs))

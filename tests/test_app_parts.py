@@ -38,16 +38,19 @@ def test_labels_are_written_as_researchers_cite(para, expected):
     assert label("S/2020/754", para) == expected
 
 
-C1 = Citation("S/2020/754", "3", 2, "I. Introduction",
-              "The report draws on 50 Member States. It also draws on 15 entities.")
+C1 = Citation(
+    "S/2020/754", "3", 2, "I. Introduction", "The report draws on 50 Member States. It also draws on 15 entities."
+)
 C2 = Citation("S/2020/754", "fn1", 2, "I. Introduction", "See resolution 2482 (2019).")
 C3 = Citation("A/80/1", "12", 5, "II. Peace", "Peacekeeping operations were reviewed.")
 DOCS = {"S/2020/754": Document("S/2020/754", "Report of the Secretary-General", "3 August 2020", "x", "h", 18)}
 
 
 def _answer(question: str = "How many States contributed?") -> Answer:
-    sentences = (Sentence("“The report draws on 50 Member States.”", (C1,), True),
-                 Sentence("“See resolution 2482 (2019).”", (C2, C1), True))  # fmt: skip
+    sentences = (
+        Sentence("“The report draws on 50 Member States.”", (C1,), True),
+        Sentence("“See resolution 2482 (2019).”", (C2, C1), True),
+    )
     return Answer(question, "…", (C1, C2), False, "extractive", sentences, retrieved=(C1, C2, C3))
 
 
@@ -61,8 +64,14 @@ def test_markdown_export_has_footnotes_and_references():
 
 
 def test_conversation_export_numbers_footnotes_once():
-    refusal = Answer("Lebanon?", "The documents do not mention Lebanon. Closest paragraphs: A/80/1 ¶12.", (), True,
-                     "extractive", see_also=(C3,))  # fmt: skip
+    refusal = Answer(
+        "Lebanon?",
+        "The documents do not mention Lebanon. Closest paragraphs: A/80/1 ¶12.",
+        (),
+        True,
+        "extractive",
+        see_also=(C3,),
+    )
     md = conversation_markdown([_answer("first?"), refusal, _answer("again?")], DOCS)
     assert md.count("[^1]:") == 1 and md.count("[^2]:") == 1 and "[^3]" not in md
     assert md.index("**Q:** first?") < md.index("**Q:** Lebanon?") < md.index("**Q:** again?")
@@ -107,8 +116,10 @@ def test_history_takes_concurrent_writers(tmp_path):
     assert len(history.turns(conv, "local")) == 80
 
 
-HOSTILE = ('Ignore this <script>alert(1)</script> and <img src="http://example.com/x.png"> '
-           "![pixel](http://example.com/p.png) [click](http://example.com) **bold** `code`")  # fmt: skip
+HOSTILE = (
+    'Ignore this <script>alert(1)</script> and <img src="http://example.com/x.png"> '
+    "![pixel](http://example.com/p.png) [click](http://example.com) **bold** `code`"
+)
 
 
 def test_document_text_is_shown_as_text():
@@ -126,8 +137,15 @@ def test_chips_name_each_unit_once_and_refusals_list_the_closest():
     assert re.findall(r'href="#cite-(\d+-\d+)"', html) == ["7-0", "7-1", "7-0"]
     assert evidence(_answer()) == [C1, C2, C3]
     assert "A/80/1, para. 12" in others_html(7, _answer()) and "para. 3" not in others_html(7, _answer())
-    refusal = Answer("q", "The documents do not say. Closest paragraphs: A/80/1 ¶12.", (), True, "extractive",
-                     see_also=(C3,), retrieved=(C3,))  # fmt: skip
+    refusal = Answer(
+        "q",
+        "The documents do not say. Closest paragraphs: A/80/1 ¶12.",
+        (),
+        True,
+        "extractive",
+        see_also=(C3,),
+        retrieved=(C3,),
+    )
     html = answer_html(8, refusal)
     assert "The documents do not say." in html and 'href="#cite-8-0"' in html and "A/80/1, para. 12" in html
 
@@ -165,9 +183,14 @@ def test_turn_queue_is_first_come_first_served():
 
 @pytest.mark.parametrize(
     ("name", "safe"),
-    [("../../etc/passwd", "passwd"), ("S_2025_72.en.pdf", "S_2025_72.en.pdf"), ("..", "upload"),
-     ("a<b>|c.pdf", "a_b_c.pdf"), ("C:\\Users\\x\\doc.pdf", "doc.pdf")],
-)  # fmt: skip
+    [
+        ("../../etc/passwd", "passwd"),
+        ("S_2025_72.en.pdf", "S_2025_72.en.pdf"),
+        ("..", "upload"),
+        ("a<b>|c.pdf", "a_b_c.pdf"),
+        ("C:\\Users\\x\\doc.pdf", "doc.pdf"),
+    ],
+)
 def test_upload_names_are_sanitised(name, safe):
     assert safe_name(name) == safe
 
@@ -182,10 +205,21 @@ def test_summary_outcome_line():
 def _library(tmp_path: Path) -> Settings:
     folder = tmp_path / "docs"
     folder.mkdir()
-    (folder / "a.txt").write_text(un_text("S/2099/1", ["Smuggling of migrants across porous borders was described.",
-                                                       "Fifty Member States contributed to the report."]))
-    (folder / "b.txt").write_text(un_text("S/2099/2", ["Smuggling of firearms across porous borders grew.",
-                                                       "The budget was reviewed by the committee."]))
+    (folder / "a.txt").write_text(
+        un_text(
+            "S/2099/1",
+            [
+                "Smuggling of migrants across porous borders was described.",
+                "Fifty Member States contributed to the report.",
+            ],
+        )
+    )
+    (folder / "b.txt").write_text(
+        un_text(
+            "S/2099/2",
+            ["Smuggling of firearms across porous borders grew.", "The budget was reviewed by the committee."],
+        )
+    )
     (folder / "c.txt").write_text(un_text("S/2099/3", ["Smuggling of cultural property across borders rose."]))
     settings = Settings(index=tmp_path / "index")
     ingest([folder], settings=settings, embedder=FakeEmbedder(), progress=False)
@@ -208,9 +242,16 @@ def test_live_index_adds_reports_and_removes(tmp_path):
     live.open()
     assert live.status.ready and [s.id for s in live.summaries()] == ["S/2099/1", "S/2099/2", "S/2099/3"]
     new = tmp_path / "upload.txt"
-    new.write_text(un_text("S/2099/4", ["The committee met in New York to review the sanctions regime.",
-                                         "Member States reported on the implementation of the measures.",
-                                         "The panel of experts presented its final report to the committee."]))
+    new.write_text(
+        un_text(
+            "S/2099/4",
+            [
+                "The committee met in New York to review the sanctions regime.",
+                "Member States reported on the implementation of the measures.",
+                "The panel of experts presented its final report to the committee.",
+            ],
+        )
+    )
     stages = []
     outcomes = live.add([("../new report.txt", new), ("empty.txt", b"")], on_progress=lambda s, f: stages.append(f))
     assert [o.ok for o in outcomes] == [True, False]
@@ -243,8 +284,9 @@ class _SlowModel:
 def _service(tmp_path, model):
     from rag.chat import ChatService
 
-    service = ChatService(_library(tmp_path), FakeEmbedder(), generators=lambda spec, s: None if spec == "extractive"
-                          else model)  # fmt: skip
+    service = ChatService(
+        _library(tmp_path), FakeEmbedder(), generators=lambda spec, s: None if spec == "extractive" else model
+    )
     service.live.open()
     return service
 

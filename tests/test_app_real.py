@@ -33,8 +33,15 @@ def server(tmp_path_factory):
     """The app on a free loopback port over a fresh index (built from the default corpus at first start)."""
     home = tmp_path_factory.mktemp("app")
     port = free_port()
-    env = {**os.environ, "HOME": str(home), "RAG_INDEX": str(home / "index"), "RAG_APP_PORT": str(port),
-           "RAG_LLM": "extractive", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "RAG_INDEX": str(home / "index"),
+        "RAG_APP_PORT": str(port),
+        "RAG_LLM": "extractive",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+    }
     log = (home / "app.log").open("w")
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -87,8 +94,9 @@ def test_first_start_shows_indexing_progress_in_the_page(browser, server):
         page.goto(server[0])
         page.wait_for_selector("#question textarea")
         page.wait_for_function("document.querySelector('#status').innerText.includes('%')", timeout=30_000)
-        assert re.search(r"Preparing the library — indexing the default corpus: \w+.* \(\d+%\)",
-                         page.locator("#status").inner_text())  # fmt: skip
+        assert re.search(
+            r"Preparing the library — indexing the default corpus: \w+.* \(\d+%\)", page.locator("#status").inner_text()
+        )
     finally:
         page.close()
 
@@ -101,8 +109,9 @@ def test_api_chat_and_ask_match_the_cli(ready):
     assert "S/2020/754, Report of the Secretary-General" in markdown or "- S/2020/754" in markdown
     asked = client.predict(QUESTION, "extractive", 5, [], api_name="/ask")
     env = {**os.environ, "RAG_INDEX": str(home / "index"), "HOME": str(home)}
-    cli = subprocess.run([sys.executable, "-m", "rag", "ask", QUESTION, "--jsonl"], capture_output=True, text=True,
-                         env=env, timeout=300)  # fmt: skip
+    cli = subprocess.run(
+        [sys.executable, "-m", "rag", "ask", QUESTION, "--jsonl"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert cli.returncode == 0, cli.stderr
     expected = json.loads(cli.stdout)
     assert set(asked) == set(expected)
@@ -112,8 +121,7 @@ def test_api_chat_and_ask_match_the_cli(ready):
 
 def test_api_ask_within_chosen_documents_and_bad_input(ready):
     client = _client(ready[0])
-    scoped = client.predict("What does the resolution demand?", "extractive", 3, ["S/RES/2768 (2025)"],
-                            api_name="/ask")  # fmt: skip
+    scoped = client.predict("What does the resolution demand?", "extractive", 3, ["S/RES/2768 (2025)"], api_name="/ask")
     assert {c["doc"] for c in scoped["retrieved"]} == {"S/RES/2768 (2025)"}
     with pytest.raises(Exception, match="(?i)no document 'S/1999/1' in the index"):
         client.predict("anything", "extractive", 3, ["S/1999/1"], api_name="/ask")
@@ -124,10 +132,18 @@ def test_login_is_required_when_configured(ready):
 
     home = ready[1]
     port = free_port()
-    env = {**os.environ, "HOME": str(home), "RAG_INDEX": str(home / "index"), "RAG_APP_PORT": str(port),
-           "RAG_APP_AUTH": "ana:s3cret", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "RAG_INDEX": str(home / "index"),
+        "RAG_APP_PORT": str(port),
+        "RAG_APP_AUTH": "ana:s3cret",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -164,9 +180,18 @@ def browser(server):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync"])  # fmt: skip
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -210,7 +235,9 @@ def _ask(page, question: str) -> None:
                     const bot = all[all.length - 1], user = all[all.length - 2];
                     return bot.dataset.testid === 'bot' && user.innerText.trim() === q
                         && !bot.querySelector('.waiting') && bot.innerText.trim().length > 0; }""",
-        arg=question, timeout=60_000)  # fmt: skip
+        arg=question,
+        timeout=60_000,
+    )
 
 
 def _last_answer(page):
@@ -319,9 +346,10 @@ def test_document_html_is_shown_as_text_and_runs_nothing(page, tmp_path):
     hostile.write_text(
         "United Nations S/2099/66\nSecurity Council\nDistr.: General\n1 May 2099\n\nI. Introduction\n\n"
         "1. The zebra sanctions committee met <script>alert('x')</script> and "
-        "<img src=\"http://example.com/pixel.png\" onerror=\"alert('img')\"> and ![tracker](http://example.com/t.png) "
+        '<img src="http://example.com/pixel.png" onerror="alert(\'img\')"> and ![tracker](http://example.com/t.png) '
         "and [a link](http://example.com) to review zebra sanctions.\n\n"
-        "2. The committee adopted its report on zebra sanctions.\n")  # fmt: skip
+        "2. The committee adopted its report on zebra sanctions.\n"
+    )
     assert "S/2099/66" in _upload(page, [hostile])
     page.get_by_role("tab", name="Chat").click()
     _ask(page, "What did the zebra sanctions committee do when it met?")

@@ -113,8 +113,9 @@ def test_encrypted_with_password(rag, name, password):
 def test_content_of_recovered_pdfs(rag):
     hello = rag("parse", str(ROBUSTNESS / "malformed/helloworld-bad.pdf"), "--jsonl").units()
     assert hello[0]["text"] == "Hello, world!"
-    zen = " ".join(u["text"] for u in rag("parse", str(ROBUSTNESS / "malformed/zen_of_python_corrupted.pdf"),
-                                          "--jsonl").units())  # fmt: skip
+    zen = " ".join(
+        u["text"] for u in rag("parse", str(ROBUSTNESS / "malformed/zen_of_python_corrupted.pdf"), "--jsonl").units()
+    )
     assert "Beautiful is better than ugly." in zen
 
 
@@ -152,5 +153,7 @@ def test_memory_bound(rag):
 def test_bad_setting_in_the_environment(rag, tmp_path: Path):
     (tmp_path / "a.txt").write_text("1. Some text about the Council.\n")
     for value in ("abc", "-1"):
-        _one_line_error(rag("parse", str(tmp_path / "a.txt"), env={"RAG_RERANK_DEPTH": value}),
-                        f"RAG_RERANK_DEPTH='{value}' is not valid")  # fmt: skip
+        _one_line_error(
+            rag("parse", str(tmp_path / "a.txt"), env={"RAG_RERANK_DEPTH": value}),
+            f"RAG_RERANK_DEPTH='{value}' is not valid",
+        )

@@ -88,8 +88,9 @@ class Writer:
 
     def __init__(self, index: Path, files: list[Path], *, stop: str | None = None) -> None:
         command = [sys.executable, str(CHILD), str(index), *map(str, files), *(["--stop", stop] if stop else [])]
-        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, cwd=index.parent)  # fmt: skip
+        self.proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=index.parent
+        )
         self.lines: list[str] = []
         Writer.started.append(self)
 
@@ -102,8 +103,9 @@ class Writer:
                 return line.strip()
         self.proc.wait()
         err = self.proc.stderr.read() if self.proc.stderr else ""
-        raise AssertionError(f"the writer ended (code {self.proc.returncode}) without {prefix!r}; it printed "
-                             f"{self.lines}; stderr: {err}")  # fmt: skip
+        raise AssertionError(
+            f"the writer ended (code {self.proc.returncode}) without {prefix!r}; it printed {self.lines}; stderr: {err}"
+        )
 
     def reached(self) -> list[str]:
         """The checkpoints the child said it passed, in order."""
@@ -160,8 +162,11 @@ def test_kill_at_each_checkpoint_leaves_the_old_or_the_new_index(docs, tmp_path,
 
 def test_random_kills_of_a_writer_leave_a_complete_index(docs, tmp_path):
     big = docs / "big.txt"  # big enough that its write is several checkpoints apart in time
-    big.write_text(un_text("S/2099/3", [f"Customs authorities in port {i} shared {i} reports with prosecutors."
-                                        for i in range(1000)]))  # fmt: skip
+    big.write_text(
+        un_text(
+            "S/2099/3", [f"Customs authorities in port {i} shared {i} reports with prosecutors." for i in range(1000)]
+        )
+    )
     base, reference = tmp_path / "base", tmp_path / "reference"
     ingest([docs / "traffic.txt"], settings=_settings(base), embedder=FakeEmbedder(), progress=False)
     old = held(base)
@@ -191,8 +196,13 @@ def test_random_kills_of_a_writer_leave_a_complete_index(docs, tmp_path):
             time.sleep(rng.uniform(0, 1.5 * save))
         writer.kill()
         reached = writer.reached()
-        landed.append("done" if any(line.startswith("done") for line in writer.lines) else
-                      f"after {reached[-1]}" if reached else "before the write")  # fmt: skip
+        landed.append(
+            "done"
+            if any(line.startswith("done") for line in writer.lines)
+            else f"after {reached[-1]}"
+            if reached
+            else "before the write"
+        )
         assert held(index) == (new_state if "switch" in reached else old), f"seed {seed}: killed {landed[-1]}"
         report = ingest([big], settings=_settings(index), embedder=FakeEmbedder(), progress=False)
         assert set(report.added + report.unchanged) == {"S/2099/3"}
@@ -211,8 +221,9 @@ def test_a_second_writer_fails_clearly_and_the_first_completes(docs, tmp_path, r
 
     second = rag("ingest", str(docs / "third.txt"), timeout=60)  # the real CLI
     assert second.code == 1
-    assert second.stderr.splitlines() == [f"rag: error: another `rag ingest` is writing the index in "
-                                          f"{str(index)!r}; try again when it ends"]  # fmt: skip
+    assert second.stderr.splitlines() == [
+        f"rag: error: another `rag ingest` is writing the index in {str(index)!r}; try again when it ends"
+    ]
     assert second.stdout == ""
     assert held(index) == old  # untouched by the second, and the first has not switched yet
 
@@ -238,8 +249,9 @@ def test_random_kills_of_rag_ingest_leave_a_complete_index(tmp_path):
 
     def cli(*paths: Path) -> subprocess.Popen:
         command = [sys.executable, "-m", "rag", "ingest", *map(str, paths), "--index", str(index)]
-        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                cwd=tmp_path)  # fmt: skip
+        return subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path
+        )
 
     began = time.monotonic()
     first = cli(files[0])
@@ -263,8 +275,9 @@ def test_random_kills_of_rag_ingest_leave_a_complete_index(tmp_path):
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=30)
         current, made = (index / "CURRENT").read_text().strip(), {p.name for p in index.glob("gen-*")} - generations
-        landed.append("after the switch" if current not in generations else
-                      "during the write" if made else "before the write")  # fmt: skip
+        landed.append(
+            "after the switch" if current not in generations else "during the write" if made else "before the write"
+        )
         after = held(index)
         assert {d: after[d] for d in before} == before, f"seed {seed}: killed {landed[-1]}"  # all it held, unchanged
         assert set(after) - set(before) <= {doc}

@@ -24,16 +24,23 @@ BASELINE_BYTES = BASELINE.read_bytes()
 
 def _rag(*args: str, home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "HOME": str(home), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=env,
-                          timeout=900)  # fmt: skip
+    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=env, timeout=900)
 
 
 @pytest.fixture(scope="module")
 def first(tmp_path_factory):
     """The held-out questions evaluated with no index yet, with a report."""
     root = tmp_path_factory.mktemp("eval")
-    run = _rag("eval", "--gold", str(EVALS / "heldout.jsonl"), "--index", str(root / "index"), "--report",
-               str(root / "report"), home=root)  # fmt: skip
+    run = _rag(
+        "eval",
+        "--gold",
+        str(EVALS / "heldout.jsonl"),
+        "--index",
+        str(root / "index"),
+        "--report",
+        str(root / "report"),
+        home=root,
+    )
     return root, run
 
 
@@ -73,8 +80,7 @@ def test_same_figures_every_run(first):
     root, _ = first
 
     def figures() -> list[dict]:
-        run = _rag("eval", "--gold", str(EVALS / "heldout.jsonl"), "--jsonl", "--index", str(root / "index"),
-                   home=root)  # fmt: skip
+        run = _rag("eval", "--gold", str(EVALS / "heldout.jsonl"), "--jsonl", "--index", str(root / "index"), home=root)
         assert run.returncode == 0, run.stderr[-3000:]
         lines = [json.loads(line) for line in run.stdout.splitlines()]
         for line in lines:  # latency is the one measure that may differ
@@ -94,8 +100,17 @@ def test_update_baseline_is_deliberate_and_keeps_other_entries(first, tmp_path):
     baseline = tmp_path / "baseline.json"
     shutil.copy(BASELINE, baseline)
     before = json.loads(baseline.read_text())["entries"]
-    args = ["eval", "--gold", str(EVALS / "heldout.jsonl"), "-k", "1", "--index", str(root / "index"),
-            "--baseline", str(baseline)]  # fmt: skip
+    args = [
+        "eval",
+        "--gold",
+        str(EVALS / "heldout.jsonl"),
+        "-k",
+        "1",
+        "--index",
+        str(root / "index"),
+        "--baseline",
+        str(baseline),
+    ]
     assert _rag(*args, home=root).returncode == 1
     updated = _rag(*args, "--update-baseline", home=root)
     assert updated.returncode == 0 and "baseline updated" in updated.stderr
@@ -113,8 +128,9 @@ def test_only_the_documents_the_questions_need_are_indexed(tmp_path):
     gold = tmp_path / "mine.jsonl"
     gold.write_text("\n".join(lines) + "\n")
     index = tmp_path / "index"
-    run = _rag("eval", "--gold", str(gold), "--index", str(index), "--baseline", str(tmp_path / "b.json"),
-               home=tmp_path)  # fmt: skip
+    run = _rag(
+        "eval", "--gold", str(gold), "--index", str(index), "--baseline", str(tmp_path / "b.json"), home=tmp_path
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert f"## mine.jsonl / extractive · k=10 · {len(lines)} questions" in run.stdout
     assert "no baseline entry for this run" in run.stdout and not (tmp_path / "b.json").exists()
@@ -122,6 +138,8 @@ def test_only_the_documents_the_questions_need_are_indexed(tmp_path):
     assert [line.split("\t")[0] for line in docs.stdout.splitlines()] == ["S/RES/2768 (2025)"]
     lacking = _rag("eval", "--gold", str(EVALS / "llm_subset.jsonl"), "--index", str(index), home=tmp_path)
     assert lacking.returncode == 2 and "Traceback" not in lacking.stderr
-    assert lacking.stderr.strip() == (f"rag: error: the index {str(index)!r} lacks A/80/1, S/2020/754, S/2025/194, "
-                                      "which the questions need: ingest them (rag ingest FILE… --index DIR) or give "
-                                      "an empty --index folder")  # fmt: skip
+    assert lacking.stderr.strip() == (
+        f"rag: error: the index {str(index)!r} lacks A/80/1, S/2020/754, S/2025/194, "
+        "which the questions need: ingest them (rag ingest FILE… --index DIR) or give "
+        "an empty --index folder"
+    )

@@ -38,8 +38,15 @@ from rag.evaluate import (
 from tests.conftest import CORPUS, ROOT
 
 DOC = "S/2020/754"
-LINE = {"id": "q1", "doc": DOC, "question": "Which resolution?", "answer": "2482", "paragraphs": [1, "fn2"],
-        "key_facts": ["resolution 2482"], "type": "factual"}  # fmt: skip
+LINE = {
+    "id": "q1",
+    "doc": DOC,
+    "question": "Which resolution?",
+    "answer": "2482",
+    "paragraphs": [1, "fn2"],
+    "key_facts": ["resolution 2482"],
+    "type": "factual",
+}
 
 
 def write_gold(path: Path, *rows: dict | str) -> Path:
@@ -51,9 +58,13 @@ def write_gold(path: Path, *rows: dict | str) -> Path:
 
 
 def test_load_gold_reads_numbers_and_ids(tmp_path):
-    path = write_gold(tmp_path / "g.jsonl", LINE, "",
-                      {**LINE, "id": "q2", "doc": "S/RES/2768 (2025)", "paragraphs": ["pp2", 3]},
-                      {**LINE, "id": "q3", "paragraphs": [], "key_facts": [], "type": "unanswerable"})  # fmt: skip
+    path = write_gold(
+        tmp_path / "g.jsonl",
+        LINE,
+        "",
+        {**LINE, "id": "q2", "doc": "S/RES/2768 (2025)", "paragraphs": ["pp2", 3]},
+        {**LINE, "id": "q3", "paragraphs": [], "key_facts": [], "type": "unanswerable"},
+    )
     q1, q2, q3 = load_gold(path)
     assert q1.paragraphs == ("1", "fn2") and q1.key_facts == ("resolution 2482",) and q1.line == 1
     assert q2.paragraphs == ("pp2", "3") and q2.line == 3
@@ -61,20 +72,26 @@ def test_load_gold_reads_numbers_and_ids(tmp_path):
     assert q1.answerable and not q3.answerable and q3.gold_units == frozenset()
 
 
-@pytest.mark.parametrize(("lines", "message"), [
-    ([LINE, "{not json"], "g.jsonl:2: not valid JSON"),
-    ([LINE, "[1, 2]"], "g.jsonl:2: not a JSON object"),
-    ([{k: v for k, v in LINE.items() if k not in ("doc", "key_facts")}], "g.jsonl:1: missing fields doc, key_facts"),
-    ([{k: v for k, v in LINE.items() if k != "question"}], "g.jsonl:1: missing field question"),
-    ([{**LINE, "question": "  "}], "g.jsonl:1: question must be a non-empty string"),
-    ([{**LINE, "paragraphs": [1.5]}], "g.jsonl:1: paragraphs must be a list"),
-    ([{**LINE, "paragraphs": "7"}], "g.jsonl:1: paragraphs must be a list"),
-    ([{**LINE, "key_facts": "resolution"}], "g.jsonl:1: key_facts must be a list of strings"),
-    ([{**LINE, "type": "unanswerable"}], "g.jsonl:1: a question has no paragraphs exactly when"),
-    ([{**LINE, "paragraphs": []}], "g.jsonl:1: a question has no paragraphs exactly when"),
-    ([LINE, "", LINE], "g.jsonl:3: id 'q1' occurs twice"),
-    (["", "  "], "holds no questions"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([LINE, "{not json"], "g.jsonl:2: not valid JSON"),
+        ([LINE, "[1, 2]"], "g.jsonl:2: not a JSON object"),
+        (
+            [{k: v for k, v in LINE.items() if k not in ("doc", "key_facts")}],
+            "g.jsonl:1: missing fields doc, key_facts",
+        ),
+        ([{k: v for k, v in LINE.items() if k != "question"}], "g.jsonl:1: missing field question"),
+        ([{**LINE, "question": "  "}], "g.jsonl:1: question must be a non-empty string"),
+        ([{**LINE, "paragraphs": [1.5]}], "g.jsonl:1: paragraphs must be a list"),
+        ([{**LINE, "paragraphs": "7"}], "g.jsonl:1: paragraphs must be a list"),
+        ([{**LINE, "key_facts": "resolution"}], "g.jsonl:1: key_facts must be a list of strings"),
+        ([{**LINE, "type": "unanswerable"}], "g.jsonl:1: a question has no paragraphs exactly when"),
+        ([{**LINE, "paragraphs": []}], "g.jsonl:1: a question has no paragraphs exactly when"),
+        ([LINE, "", LINE], "g.jsonl:3: id 'q1' occurs twice"),
+        (["", "  "], "holds no questions"),
+    ],
+)
 def test_load_gold_names_the_file_and_line_of_a_bad_line(tmp_path, lines, message):
     path = write_gold(tmp_path / "g.jsonl", *lines)
     with pytest.raises(BadInput, match=None) as caught:
@@ -106,8 +123,12 @@ def test_the_llm_subset_is_every_fifteenth_gold_question_unchanged():
 
 def test_corpus_files_map_the_default_corpus_by_symbol():
     files = corpus_files(CORPUS)
-    for symbol, name in [("S/2020/754", "S_2020_754.txt"), ("S/RES/2768(2025)", "S_RES_2768 (2025).en.pdf"),
-                         ("A/80/1", "A_80_1.en.pdf"), ("S/2025/72", "S_2025_72.en.pdf")]:  # fmt: skip
+    for symbol, name in [
+        ("S/2020/754", "S_2020_754.txt"),
+        ("S/RES/2768(2025)", "S_RES_2768 (2025).en.pdf"),
+        ("A/80/1", "A_80_1.en.pdf"),
+        ("S/2025/72", "S_2025_72.en.pdf"),
+    ]:
         assert files[symbol].name == name
     assert corpus_files(CORPUS / "missing") == {}
 
@@ -155,10 +176,37 @@ def test_unretrieved_word_count_and_percentile():
     assert percentile([1.0] * 19 + [100.0], 95) == pytest.approx(5.95)
 
 
-def result(qid: str, qtype: str = "factual", *, gold=("1",), rank=1, refused=False, facts=True, citations=((DOC, "1"),),
-           answer="Some answer here.", latency=10.0, out=0, doc=DOC) -> QuestionResult:  # fmt: skip
-    return QuestionResult(qid, doc, qtype, f"question {qid}?", tuple(gold), ("fact",), ((doc, "1"), (doc, "2")), 5,
-                          answer, refused, tuple(citations), latency, rank, facts, out)  # fmt: skip
+def result(
+    qid: str,
+    qtype: str = "factual",
+    *,
+    gold=("1",),
+    rank=1,
+    refused=False,
+    facts=True,
+    citations=((DOC, "1"),),
+    answer="Some answer here.",
+    latency=10.0,
+    out=0,
+    doc=DOC,
+) -> QuestionResult:
+    return QuestionResult(
+        qid,
+        doc,
+        qtype,
+        f"question {qid}?",
+        tuple(gold),
+        ("fact",),
+        ((doc, "1"), (doc, "2")),
+        5,
+        answer,
+        refused,
+        tuple(citations),
+        latency,
+        rank,
+        facts,
+        out,
+    )
 
 
 ROWS = (
@@ -198,14 +246,25 @@ def test_the_gate_names_each_metric_that_fell_past_its_tolerance():
     entry = entry_of(run)
     assert entry["metrics"]["hit@1"] == 0.3333 and entry["tolerance"] == default_tolerance("extractive")
     assert compare(run, entry) == []  # against its own figures
-    better = {**entry, "metrics": {**entry["metrics"], "hit@1": 0.35, "false_refusals": 0.32, "hit@5": 0.9,
-                                   "unretrieved_citations": 0, "latency_p50_ms": 1.0}}  # fmt: skip
+    better = {
+        **entry,
+        "metrics": {
+            **entry["metrics"],
+            "hit@1": 0.35,
+            "false_refusals": 0.32,
+            "hit@5": 0.9,
+            "unretrieved_citations": 0,
+            "latency_p50_ms": 1.0,
+        },
+    }
     fell = {r.metric: r for r in compare(run, better)}
     assert set(fell) == {"hit@5", "unretrieved_citations"}  # hit@1 and false refusals within 0.02; latency not gated
-    assert fell["hit@5"].message() == ("mine.jsonl / extractive: hit@5 fell from 0.900 to 0.667 "
-                                       "(by 0.233; tolerance 0.020)")  # fmt: skip
-    assert fell["unretrieved_citations"].message() == ("mine.jsonl / extractive: unretrieved_citations rose from 0 "
-                                                       "to 1 (by 1; tolerance 0)")  # fmt: skip
+    assert fell["hit@5"].message() == (
+        "mine.jsonl / extractive: hit@5 fell from 0.900 to 0.667 (by 0.233; tolerance 0.020)"
+    )
+    assert fell["unretrieved_citations"].message() == (
+        "mine.jsonl / extractive: unretrieved_citations rose from 0 to 1 (by 1; tolerance 0)"
+    )
     worse_refusals = {**entry, "metrics": {**entry["metrics"], "false_refusals": 0.1}}
     assert [r.metric for r in compare(run, worse_refusals)] == ["false_refusals"]  # lower is better
     loose = {**better, "tolerance": {**better["tolerance"], "hit@5": 0.3}}
@@ -258,8 +317,12 @@ def test_report_has_tables_failed_questions_and_charts(tmp_path):
     assert "**b** (paraphrase" in text and "**a** (factual" not in text  # failed questions only
     assert "the gate failed" in text
     pngs = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
-    assert pngs == ["mine-extractive-baseline.png", "mine-extractive-hit-at-k.png", "mine-extractive-latency.png",
-                    "mine-extractive-types.png"]  # fmt: skip
+    assert pngs == [
+        "mine-extractive-baseline.png",
+        "mine-extractive-hit-at-k.png",
+        "mine-extractive-latency.png",
+        "mine-extractive-types.png",
+    ]
     for name in pngs:
         assert (tmp_path / "out" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"]({name})" in text
@@ -270,11 +333,14 @@ def test_report_has_tables_failed_questions_and_charts(tmp_path):
 # ---- the command's bad input (before any model loads) ------------------------------------------------
 
 
-@pytest.mark.parametrize(("lines", "message"), [
-    (None, "gold file"),
-    (["{broken"], "g.jsonl:1: not valid JSON"),
-    ([{k: v for k, v in LINE.items() if k != "type"}], "g.jsonl:1: missing field type"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (None, "gold file"),
+        (["{broken"], "g.jsonl:1: not valid JSON"),
+        ([{k: v for k, v in LINE.items() if k != "type"}], "g.jsonl:1: missing field type"),
+    ],
+)
 def test_rag_eval_bad_gold_file_is_one_line_exit_2(tmp_path, capsys, lines, message):
     path = tmp_path / "g.jsonl"
     if lines is not None:

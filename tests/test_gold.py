@@ -11,17 +11,26 @@ import pytest
 from rag import Settings, parse_file
 from tests.conftest import CORPUS, ROOT
 
-FILES = {"S/2020/754": "S_2020_754.txt", "S/2025/72": "S_2025_72.en.pdf", "S/2025/194": "S_2025_194.en.pdf",
-         "S/2025/389": "S_2025_389.en.pdf", "S/RES/2768 (2025)": "S_RES_2768 (2025).en.pdf",
-         "A/80/1": "A_80_1.en.pdf"}  # fmt: skip
-GOLD, HELD_OUT = ([json.loads(line) for line in (ROOT / "evals" / name).read_text().splitlines() if line.strip()]
-                  for name in ("gold.jsonl", "heldout.jsonl"))  # fmt: skip
+FILES = {
+    "S/2020/754": "S_2020_754.txt",
+    "S/2025/72": "S_2025_72.en.pdf",
+    "S/2025/194": "S_2025_194.en.pdf",
+    "S/2025/389": "S_2025_389.en.pdf",
+    "S/RES/2768 (2025)": "S_RES_2768 (2025).en.pdf",
+    "A/80/1": "A_80_1.en.pdf",
+}
+GOLD, HELD_OUT = (
+    [json.loads(line) for line in (ROOT / "evals" / name).read_text().splitlines() if line.strip()]
+    for name in ("gold.jsonl", "heldout.jsonl")
+)
 
 
 @pytest.fixture(scope="module")
 def units():
-    return {doc: {u.para: u.text for u in parse_file(CORPUS / name, settings=Settings()).units}
-            for doc, name in FILES.items()}  # fmt: skip
+    return {
+        doc: {u.para: u.text for u in parse_file(CORPUS / name, settings=Settings()).units}
+        for doc, name in FILES.items()
+    }
 
 
 def test_shape_and_counts():

@@ -10,23 +10,31 @@ from fpdf import FPDF
 from rag import Settings, parse_file
 
 SYMBOL = "S/2099/17"
-FRONT = ["United Nations S/2099/17", "Security Council", "Distr.: General", "3 March 2099",
-         "Report of the Secretary-General on the test of parsers"]  # fmt: skip
+FRONT = [
+    "United Nations S/2099/17",
+    "Security Council",
+    "Distr.: General",
+    "3 March 2099",
+    "Report of the Secretary-General on the test of parsers",
+]
 SENTENCE = (
     "Member States reported measures to counter the financing of terrorism through cooperation between "
     "financial intelligence units, customs authorities and prosecutors, supported by regional bodies. "
 )
 BLOCKS: list[tuple[str, str]] = [
     ("heading", "I. Introduction"),
-    ("para", "1. The present report responds to resolution 2999 (2098), in which the Council asked for an "
-             "account of the measures taken. " + SENTENCE * 2),
+    (
+        "para",
+        "1. The present report responds to resolution 2999 (2098), in which the Council asked for an "
+        "account of the measures taken. " + SENTENCE * 2,
+    ),
     ("para", "2. Several States described a persistent threat|1| to maritime security in the region. " + SENTENCE * 3),
     ("heading", "II. Action by Member States"),
     ("heading", "A. Legislative responses"),
     *[("para", f"{n}. " + f"In the {n}th reported case, " + SENTENCE * (2 + n % 3)) for n in range(3, 9)],
     ("heading", "B. Border security"),
     *[("para", f"{n}. " + SENTENCE * (1 + n % 4) + "Further efforts would be beneficial.") for n in range(9, 13)],
-]  # fmt: skip
+]
 FOOTNOTE = "See the joint report of the Monitoring Team (S/2098/493, annex)."
 
 

@@ -63,9 +63,11 @@ def test_isil_report_details():
     assert units["fn1"].text == "Listed as Al-Qaida in Iraq (QDe.115)." and units["fn1"].page == 1
     assert units["fn4"].page == 2 and units["fn4"].text.endswith("(S/2025/71).")
     assert "highest-profile casualty" in units["8"].text  # line-end hyphen of a compound kept
-    assert units["3"].text.endswith("Member States in countering the threat posed by Da’esh, including in their "
-                                    "efforts to implement the United Nations Global Counter-Terrorism Strategy and "
-                                    "relevant Security Council resolutions.")  # joined across the page break
+    assert units["3"].text.endswith(
+        "Member States in countering the threat posed by Da’esh, including in their "
+        "efforts to implement the United Nations Global Counter-Terrorism Strategy and "
+        "relevant Security Council resolutions."
+    )  # joined across the page break
     assert "Coordination Compact entities" in units["33"].section  # two-line heading
 
 
@@ -98,13 +100,16 @@ def test_headings_between_paragraphs_are_not_glued_to_them(parsed):
     # A numbered paragraph ends as a sentence does; a heading after it (even numbered, "3. Coordination
     # with …", or too long to look like a title) heads the next paragraphs instead.
     _, result = parsed
-    unfinished = [(u.para, u.text[-60:]) for u in result.units
-                  if u.kind == "paragraph" and not re.search(r"[.;:!?”)’]$", u.text)]  # fmt: skip
+    unfinished = [
+        (u.para, u.text[-60:]) for u in result.units if u.kind == "paragraph" and not re.search(r"[.;:!?”)’]$", u.text)
+    ]
     assert unfinished == []
 
 
 def test_numbered_subheading_heads_the_next_paragraph():
     units = {u.para: u for u in parse_file(CORPUS / "S_2025_194.en.pdf", settings=Settings()).units}
     assert units["61"].text.endswith("resilience of Somalia.")
-    assert units["62"].section.endswith("/ Coordination with the African Union Transition Mission in Somalia/African "
-                                        "Union Support and Stabilization Mission in Somalia")  # fmt: skip
+    assert units["62"].section.endswith(
+        "/ Coordination with the African Union Transition Mission in Somalia/African "
+        "Union Support and Stabilization Mission in Somalia"
+    )

@@ -15,9 +15,11 @@ from rag.segment import layout_blocks, roman, segment
 
 MASTHEAD = "United Nations S/2099/1\nSecurity Council\nDistr.: General\n1 May 2099\n\n"
 FILLER = "Member States reported on the measures taken in the period under review."
-_FOOTER = ("README: job numbers and page counters are removed, but in single-spaced OCR text the split-digit "
-           "repair first joins a lone digit of a footer line to its neighbour ('1/2 20-09860' → '1/220-09860'), "
-           "which then is no furniture and stays in the text")  # fmt: skip
+_FOOTER = (
+    "README: job numbers and page counters are removed, but in single-spaced OCR text the split-digit "
+    "repair first joins a lone digit of a footer line to its neighbour ('1/2 20-09860' → '1/220-09860'), "
+    "which then is no furniture and stays in the text"
+)
 
 
 def units_of(tmp_path: Path, body: str) -> dict[str, tuple[str, str, str]]:
@@ -46,10 +48,14 @@ def units_of(tmp_path: Path, body: str) -> dict[str, tuple[str, str, str]]:
         ("in  2019  and  2020", True, "in 2019 and 2020"),
         ("2/18 20-09860", False, "2/18 20-09860"),
         pytest.param("1/2 20-09860", False, "1/2 20-09860", marks=pytest.mark.xfail(strict=True, reason=_FOOTER)),
-        pytest.param("20-09860 (E) 030820 2/12", False, "20-09860 (E) 030820 2/12",
-                     marks=pytest.mark.xfail(strict=True, reason=_FOOTER)),
+        pytest.param(
+            "20-09860 (E) 030820 2/12",
+            False,
+            "20-09860 (E) 030820 2/12",
+            marks=pytest.mark.xfail(strict=True, reason=_FOOTER),
+        ),
     ],
-)  # fmt: skip
+)
 def test_clean_line_ocr(raw, double_spaced, expected):
     assert clean_line(raw, ocr=True, double_spaced=double_spaced) == expected
 
@@ -156,7 +162,7 @@ def test_misread_letters_only_in_ocr_text():
         ("“Da’esh”, it said", True, "“Da’esh”, it said"),
         ("resolution 2462 (2019).' Some", False, "resolution 2462 (2019).' Some"),
     ],
-)  # fmt: skip
+)
 def test_stray_marks_and_spacing(text, ocr, expected):
     assert finish(text, ocr=ocr, vocab=vocabulary(text)) == expected
 
@@ -176,11 +182,18 @@ def test_stray_marks_and_spacing(text, ocr, expected):
         ("the Levant1 and", 2, "the Levant1 and"),
         ("paragraph 4 of resolution 2462 (2019)", 4, "paragraph 4 of resolution 2462 (2019)"),
         ("the COVID-19 pandemic", 19, "the COVID-19 pandemic"),
-        pytest.param("the G20 summit", 20, "the G20 summit", marks=pytest.mark.xfail(
-            strict=True, reason="README: footnote numbers glued to words are removed, but a word with a real "
-            "number (G20) on a page with footnote 20 loses it too")),
+        pytest.param(
+            "the G20 summit",
+            20,
+            "the G20 summit",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="README: footnote numbers glued to words are removed, but a word with a real "
+                "number (G20) on a page with footnote 20 loses it too",
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_reference_marks(line, mark, expected):
     out = strip_reference_marks([Line(1, line)], [(mark, 1)])
     assert [ln.text for ln in out] == [expected]
@@ -194,15 +207,23 @@ def test_reference_marks(line, mark, expected):
     [
         (["United Nations S/2020/754", "Security Council"], "S/2020/754"),
         (["Security Council", "S/RES/2768 (2025)"], "S/RES/2768 (2025)"),
-        pytest.param(["s/2020/754"], "S/2020/754", marks=pytest.mark.xfail(strict=True, reason=(
-            "find_symbol upper-cases a symbol printed in lower case (OCR), but _SYMBOL only matches capitals, "
-            "so that branch is unreachable and the document is named after its file"))),
+        pytest.param(
+            ["s/2020/754"],
+            "S/2020/754",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "find_symbol upper-cases a symbol printed in lower case (OCR), but _SYMBOL only matches capitals, "
+                    "so that branch is unreachable and the document is named after its file"
+                ),
+            ),
+        ),
         (["E/C.20/2025/11"], "E/C.20/2025/11"),
         (["Security Council", "Distr.: General", "1 May 2099"], None),
         (["UN/DESA and/or others"], None),
         ([*["text"] * 40, "S/2020/754"], None),  # only the top of the first page
     ],
-)  # fmt: skip
+)
 def test_find_symbol(lines, expected):
     assert find_symbol(lines) == expected
 
@@ -261,36 +282,75 @@ def page_lines(spec: str) -> list[Line]:
     ("spec", "next_fn", "ocr", "body", "notes"),
     [
         # after a separator rule: numbered notes, furniture dropped
-        ("1. Text.|__________|1 See the report.|2 Another note|that goes on.|20-09860 1/18", 1, False,
-         ["1. Text."], [(1, ("See the report.",), False)]
-         + [(2, ("Another note", "that goes on."), False)]),
+        (
+            "1. Text.|__________|1 See the report.|2 Another note|that goes on.|20-09860 1/18",
+            1,
+            False,
+            ["1. Text."],
+            [(1, ("See the report.",), False)] + [(2, ("Another note", "that goes on."), False)],
+        ),
         # a note carried over from the previous page, then the next expected note
-        ("2. Text.|__________|of the previous note.|4 A new note.", 4, False,
-         ["2. Text."], [(None, ("of the previous note.",), True), (4, ("A new note.",), False)]),
+        (
+            "2. Text.|__________|of the previous note.|4 A new note.",
+            4,
+            False,
+            ["2. Text."],
+            [(None, ("of the previous note.",), True), (4, ("A new note.",), False)],
+        ),
         # a line starting with an unexpected number continues the note; an annex restarts at 1
-        ("Text.|__________|3 Note three lists|45 countries.|1 First note of the annex.", 3, False,
-         ["Text."], [(3, ("Note three lists", "45 countries."), False), (1, ("First note of the annex.",), False)]),
+        (
+            "Text.|__________|3 Note three lists|45 countries.|1 First note of the annex.",
+            3,
+            False,
+            ["Text."],
+            [(3, ("Note three lists", "45 countries."), False), (1, ("First note of the annex.",), False)],
+        ),
         # indented notes: an unindented line with a number is a continuation
-        ("Text.|__________|>3 Note three lists|4 countries.|>4 Note four.", 3, False,
-         ["Text."], [(3, ("Note three lists", "4 countries."), False), (4, ("Note four.",), False)]),
+        (
+            "Text.|__________|>3 Note three lists|4 countries.|>4 Note four.",
+            3,
+            False,
+            ["Text."],
+            [(3, ("Note three lists", "4 countries."), False), (4, ("Note four.",), False)],
+        ),
         # a PDF page without a separator has no footnote area, only furniture to drop
         ("S/2020/754|1. Text.|2 Not a note.|4/18", 1, False, ["1. Text.", "2 Not a note."], []),
         # OCR text has no rule: marked blocks at the page foot, or blocks among the footer lines
-        ("1. Text.||^ This includes cooperation.||20-09860 8/18", 1, True,
-         ["1. Text."], [(None, ("This includes cooperation.",), False)]),
-        ("1. Text.||2 See the joint report|of 2019.||4/18", 2, True,
-         ["1. Text."], [(2, ("See the joint report", "of 2019."), False)]),
-        ("1. Text.|goes on|and on.||4/18||See the annex.", 1, True,
-         ["1. Text.", "goes on", "and on."], [(None, ("See the annex.",), False)]),
+        (
+            "1. Text.||^ This includes cooperation.||20-09860 8/18",
+            1,
+            True,
+            ["1. Text."],
+            [(None, ("This includes cooperation.",), False)],
+        ),
+        (
+            "1. Text.||2 See the joint report|of 2019.||4/18",
+            2,
+            True,
+            ["1. Text."],
+            [(2, ("See the joint report", "of 2019."), False)],
+        ),
+        (
+            "1. Text.|goes on|and on.||4/18||See the annex.",
+            1,
+            True,
+            ["1. Text.", "goes on", "and on."],
+            [(None, ("See the annex.",), False)],
+        ),
         # OCR: a counter at the page head is a header, not a footer: what follows it is body text
-        ("S/2020/754|The heading|4/18||It goes on here.|and more.|and more.|and more.", 1, True,
-         ["The heading", "", "It goes on here.", "and more.", "and more.", "and more."], []),
+        (
+            "S/2020/754|The heading|4/18||It goes on here.|and more.|and more.|and more.",
+            1,
+            True,
+            ["The heading", "", "It goes on here.", "and more.", "and more.", "and more."],
+            [],
+        ),
         # OCR: a numbered paragraph (also "1 1 .") or an unmarked block ending the page is body text
         ("1. Text.||2. Next paragraph.||4/18", 1, True, ["1. Text.", "", "2. Next paragraph."], []),
         ("1. Text.||11 . Next paragraph.", 1, True, ["1. Text.", "", "11 . Next paragraph."], []),
         ("1. Text.||It goes on here.", 1, True, ["1. Text.", "", "It goes on here."], []),
     ],
-)  # fmt: skip
+)
 def test_footnote_areas(spec, next_fn, ocr, body, notes):
     out_body, out_notes = split_page(page_lines(spec), "S/2020/754", next_fn, ocr=ocr)
     assert [ln.text for ln in out_body] == body
@@ -304,23 +364,35 @@ def test_footnote_areas(spec, next_fn, ocr, body, notes):
     ("body", "sections"),
     [
         (f"I. Introduction\n\n1. {FILLER}", {"1": "I. Introduction"}),
-        (f"II. Findings\n\nA. Organized crime\n\n1. {FILLER}\n\nB. Financing\n\n2. {FILLER}",
-         {"1": "II.A Organized crime", "2": "II.B Financing"}),
+        (
+            f"II. Findings\n\nA. Organized crime\n\n1. {FILLER}\n\nB. Financing\n\n2. {FILLER}",
+            {"1": "II.A Organized crime", "2": "II.B Financing"},
+        ),
         (f"A. Organized crime\n\n1. {FILLER}", {"1": "A. Organized crime"}),
         (f"Chapter IV\nConcluding observations\n\n1. {FILLER}", {"1": "IV. Concluding observations"}),
-        (f"I. Introduction\n\n1. {FILLER}\n\nII. Findings of the Panel\non Yemen\n\n2. {FILLER}",
-         {"1": "I. Introduction", "2": "II. Findings of the Panel on Yemen"}),  # a wrapped heading
-        (f"I. Introduction\n\nA. Scope\n\n1. {FILLER}\n\nII. Findings\n\nA. Crime\n\n2. {FILLER}",
-         {"1": "I.A Scope", "2": "II.A Crime"}),  # letters restart in each chapter
-        (f"II. Findings\n\nA. Crime\n\n1. {FILLER}\n\nClimate action\n\n2. {FILLER}",
-         {"1": "II.A Crime", "2": "II.A Crime / Climate action"}),  # an unnumbered sub-heading
+        (
+            f"I. Introduction\n\n1. {FILLER}\n\nII. Findings of the Panel\non Yemen\n\n2. {FILLER}",
+            {"1": "I. Introduction", "2": "II. Findings of the Panel on Yemen"},
+        ),  # a wrapped heading
+        (
+            f"I. Introduction\n\nA. Scope\n\n1. {FILLER}\n\nII. Findings\n\nA. Crime\n\n2. {FILLER}",
+            {"1": "I.A Scope", "2": "II.A Crime"},
+        ),  # letters restart in each chapter
+        (
+            f"II. Findings\n\nA. Crime\n\n1. {FILLER}\n\nClimate action\n\n2. {FILLER}",
+            {"1": "II.A Crime", "2": "II.A Crime / Climate action"},
+        ),  # an unnumbered sub-heading
         # must not be headings: a Roman numeral out of sequence, a letter out of sequence
-        (f"I. Introduction\n\n1. {FILLER}\nV. Vitamins were listed.\n\n2. {FILLER}",
-         {"1": "I. Introduction", "2": "I. Introduction"}),
-        (f"I. Introduction\n\n1. {FILLER}\nC. Smith reported it.\n\n2. {FILLER}",
-         {"1": "I. Introduction", "2": "I. Introduction"}),
+        (
+            f"I. Introduction\n\n1. {FILLER}\nV. Vitamins were listed.\n\n2. {FILLER}",
+            {"1": "I. Introduction", "2": "I. Introduction"},
+        ),
+        (
+            f"I. Introduction\n\n1. {FILLER}\nC. Smith reported it.\n\n2. {FILLER}",
+            {"1": "I. Introduction", "2": "I. Introduction"},
+        ),
     ],
-)  # fmt: skip
+)
 def test_sections(tmp_path, body, sections):
     units = units_of(tmp_path, body)
     assert {para: units[para][1] for para in sections} == sections
@@ -330,31 +402,62 @@ def test_sections(tmp_path, body, sections):
     ("body", "para", "ends", "section"),
     [
         # a heading between two numbered paragraphs heads the next one, not the end of the first
-        (f"I. Introduction\n\n1. {FILLER}\n\nCoordination with the African Union Transition Mission in Somalia "
-         f"and its partners in the region\n\n2. {FILLER}",
-         "1", "under review.", "I. Introduction"),
-        (f"I. Introduction\n\n1. {FILLER}\n\nCoordination with the African Union Transition Mission in Somalia "
-         f"and its partners in the region\n\n2. {FILLER}",
-         "2", "under review.", "I. Introduction / Coordination with the African Union Transition Mission in "
-         "Somalia and its partners in the region"),
+        (
+            f"I. Introduction\n\n1. {FILLER}\n\nCoordination with the African Union Transition Mission in Somalia "
+            f"and its partners in the region\n\n2. {FILLER}",
+            "1",
+            "under review.",
+            "I. Introduction",
+        ),
+        (
+            f"I. Introduction\n\n1. {FILLER}\n\nCoordination with the African Union Transition Mission in Somalia "
+            f"and its partners in the region\n\n2. {FILLER}",
+            "2",
+            "under review.",
+            "I. Introduction / Coordination with the African Union Transition Mission in "
+            "Somalia and its partners in the region",
+        ),
         # a numbered heading loses its number ("3. Coordination with …", README)
-        ("I. Introduction\n\n" + "\n\n".join(f"{n}. {FILLER}" for n in range(1, 7))
-         + f"\n\n3. Coordination with the African Union\n\n7. {FILLER}",
-         "7", "under review.", "I. Introduction / Coordination with the African Union"),
-        ("I. Introduction\n\n" + "\n\n".join(f"{n}. {FILLER}" for n in range(1, 7))
-         + f"\n\n3. Coordination with the African Union\n\n7. {FILLER}",
-         "6", "under review.", "I. Introduction"),
+        (
+            "I. Introduction\n\n"
+            + "\n\n".join(f"{n}. {FILLER}" for n in range(1, 7))
+            + f"\n\n3. Coordination with the African Union\n\n7. {FILLER}",
+            "7",
+            "under review.",
+            "I. Introduction / Coordination with the African Union",
+        ),
+        (
+            "I. Introduction\n\n"
+            + "\n\n".join(f"{n}. {FILLER}" for n in range(1, 7))
+            + f"\n\n3. Coordination with the African Union\n\n7. {FILLER}",
+            "6",
+            "under review.",
+            "I. Introduction",
+        ),
         # a heading over two lines
-        (f"I. Introduction\n\n1. {FILLER}\n\nCoordination with the African Union\nand the League of Arab States"
-         f"\n\n2. {FILLER}",
-         "2", "under review.", "I. Introduction / Coordination with the African Union and the League of Arab States"),
+        (
+            f"I. Introduction\n\n1. {FILLER}\n\nCoordination with the African Union\nand the League of Arab States"
+            f"\n\n2. {FILLER}",
+            "2",
+            "under review.",
+            "I. Introduction / Coordination with the African Union and the League of Arab States",
+        ),
         pytest.param(
-            f"I. Introduction\n\n1. {FILLER}\n\n" + "Coordination with " + " and ".join(["the African Union"] * 10)
-            + f"\n\n2. {FILLER}", "1", "under review.", "I. Introduction",
-            marks=pytest.mark.xfail(strict=True, reason="README: a heading between two numbered paragraphs is never "
-                                    "glued to the first, however long; one over 160 characters is")),
+            f"I. Introduction\n\n1. {FILLER}\n\n"
+            + "Coordination with "
+            + " and ".join(["the African Union"] * 10)
+            + f"\n\n2. {FILLER}",
+            "1",
+            "under review.",
+            "I. Introduction",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="README: a heading between two numbered paragraphs is never "
+                "glued to the first, however long; one over 160 characters is",
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_heading_between_paragraphs(tmp_path, body, para, ends, section):
     kind, sec, text = units_of(tmp_path, body)[para]
     assert (kind, sec, text[-len(ends) :]) == ("paragraph", section, ends)
@@ -368,16 +471,22 @@ def test_heading_between_paragraphs(tmp_path, body, para, ends, section):
     [
         (f"1. {FILLER}\n\n2. {FILLER}", {"1": FILLER, "2": FILLER}),
         (f"1 . {FILLER}\n\n2. {FILLER}", {"1": FILLER, "2": FILLER}),  # OCR: a space before the dot
-        ("\n\n".join(f"{n}. {FILLER}" for n in range(1, 11)) + f"\n\n1 1 . {FILLER}\n\n12. {FILLER}",
-         {"10": FILLER, "11": FILLER, "12": FILLER}),  # OCR-split digits: ¶11
+        (
+            "\n\n".join(f"{n}. {FILLER}" for n in range(1, 11)) + f"\n\n1 1 . {FILLER}\n\n12. {FILLER}",
+            {"10": FILLER, "11": FILLER, "12": FILLER},
+        ),  # OCR-split digits: ¶11
         (f"1. {FILLER}\nIt goes on.\n\n2. {FILLER}", {"1": f"{FILLER} It goes on.", "2": FILLER}),
         # must not start a paragraph: a number going on in lower case, a number out of sequence
-        (f"1. The Council counted\n2. million people displaced.\n\n2. {FILLER}",
-         {"1": "The Council counted 2. million people displaced.", "2": FILLER}),
-        (f"1. {FILLER} It counted\n45. Member States in all.\n\n2. {FILLER}",
-         {"1": f"{FILLER} It counted 45. Member States in all.", "2": FILLER}),
+        (
+            f"1. The Council counted\n2. million people displaced.\n\n2. {FILLER}",
+            {"1": "The Council counted 2. million people displaced.", "2": FILLER},
+        ),
+        (
+            f"1. {FILLER} It counted\n45. Member States in all.\n\n2. {FILLER}",
+            {"1": f"{FILLER} It counted 45. Member States in all.", "2": FILLER},
+        ),
     ],
-)  # fmt: skip
+)
 def test_numbered_paragraphs(tmp_path, body, paras):
     units = units_of(tmp_path, body)
     assert {para: units[para][2] for para in paras} == paras
@@ -396,26 +505,44 @@ def test_skipped_number_is_warned_about():
 @pytest.mark.parametrize(
     ("body", "paras"),
     [
-        ("The Security Council,\n\nRecalling its resolutions on Yemen,\n\nCondemning the attacks,\n\n"
-         "1. Decides to extend the mandate;\n\n2. Decides to remain seized of the matter.",
-         {"pp1": "Recalling its resolutions on Yemen,", "pp2": "Condemning the attacks,",
-          "1": "Decides to extend the mandate;", "2": "Decides to remain seized of the matter."}),
+        (
+            "The Security Council,\n\nRecalling its resolutions on Yemen,\n\nCondemning the attacks,\n\n"
+            "1. Decides to extend the mandate;\n\n2. Decides to remain seized of the matter.",
+            {
+                "pp1": "Recalling its resolutions on Yemen,",
+                "pp2": "Condemning the attacks,",
+                "1": "Decides to extend the mandate;",
+                "2": "Decides to remain seized of the matter.",
+            },
+        ),
         # no gaps: an opener word after a line ending in "," starts the next preambular paragraph
-        ("The Security Council,\nRecalling its resolutions on the\nsituation in Yemen,\nMindful of the Charter,\n"
-         "Reaffirming its commitment;\n1. Decides to extend the mandate.",
-         {"pp1": "Recalling its resolutions on the situation in Yemen,", "pp2": "Mindful of the Charter,",
-          "pp3": "Reaffirming its commitment;", "1": "Decides to extend the mandate."}),
+        (
+            "The Security Council,\nRecalling its resolutions on the\nsituation in Yemen,\nMindful of the Charter,\n"
+            "Reaffirming its commitment;\n1. Decides to extend the mandate.",
+            {
+                "pp1": "Recalling its resolutions on the situation in Yemen,",
+                "pp2": "Mindful of the Charter,",
+                "pp3": "Reaffirming its commitment;",
+                "1": "Decides to extend the mandate.",
+            },
+        ),
         # a capitalised line that is no opener continues the paragraph
-        ("The General Assembly,\nRecalling the Charter of the\nUnited Nations,\n1. Decides to act.",
-         {"pp1": "Recalling the Charter of the United Nations,", "1": "Decides to act."}),
+        (
+            "The General Assembly,\nRecalling the Charter of the\nUnited Nations,\n1. Decides to act.",
+            {"pp1": "Recalling the Charter of the United Nations,", "1": "Decides to act."},
+        ),
         # an indented line with a capital starts one
-        ("The Security Council,\n  Recalling resolution 2216 (2015),\n  Noting the report,\n1. Decides to act.",
-         {"pp1": "Recalling resolution 2216 (2015),", "pp2": "Noting the report,", "1": "Decides to act."}),
+        (
+            "The Security Council,\n  Recalling resolution 2216 (2015),\n  Noting the report,\n1. Decides to act.",
+            {"pp1": "Recalling resolution 2216 (2015),", "pp2": "Noting the report,", "1": "Decides to act."},
+        ),
         # only paragraph 1 ends the preamble
-        ("The Security Council,\nRecalling paragraph\n2. of resolution 2216 (2015),\n\n1. Decides to act.",
-         {"pp1": "Recalling paragraph 2. of resolution 2216 (2015),", "1": "Decides to act."}),
+        (
+            "The Security Council,\nRecalling paragraph\n2. of resolution 2216 (2015),\n\n1. Decides to act.",
+            {"pp1": "Recalling paragraph 2. of resolution 2216 (2015),", "1": "Decides to act."},
+        ),
     ],
-)  # fmt: skip
+)
 def test_resolution_preamble(tmp_path, body, paras):
     units = units_of(tmp_path, body)
     assert {para: text for para, (_, _, text) in units.items()} == paras
@@ -430,8 +557,10 @@ def test_resolution_preamble(tmp_path, body, paras):
 def test_annex_text_is_unnumbered_and_labelled(tmp_path):
     units = units_of(tmp_path, f"I. Introduction\n\n1. {FILLER}\n\n2. {FILLER}\n\nAnnex II\n\n3. Not a paragraph.")
     assert [(p, k, s) for p, (k, s, _) in units.items()] == [
-        ("1", "paragraph", "I. Introduction"), ("2", "paragraph", "I. Introduction"), ("p1.1", "text", "Annex II"),
-    ]  # fmt: skip
+        ("1", "paragraph", "I. Introduction"),
+        ("2", "paragraph", "I. Introduction"),
+        ("p1.1", "text", "Annex II"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -439,16 +568,22 @@ def test_annex_text_is_unnumbered_and_labelled(tmp_path):
     [
         ("First line|goes on.||Second block.", [["First line", "goes on."], ["Second block."]]),
         # a short sentence-final line ends a block; a capitalised indented line starts one
-        ("A long line of text that fills the width|ends here.|Next block.", [
-            ["A long line of text that fills the width", "ends here."], ["Next block."]]),
-        ("A long line of text that fills the width.|>Indented start.", [
-            ["A long line of text that fills the width."], ["Indented start."]]),
+        (
+            "A long line of text that fills the width|ends here.|Next block.",
+            [["A long line of text that fills the width", "ends here."], ["Next block."]],
+        ),
+        (
+            "A long line of text that fills the width.|>Indented start.",
+            [["A long line of text that fills the width."], ["Indented start."]],
+        ),
         # must not split: a full-width line ending a sentence, or a lower-case line after a short one
-        ("A long line of text that fills the width.|Goes on.", [["A long line of text that fills the width.",
-                                                                 "Goes on."]]),
+        (
+            "A long line of text that fills the width.|Goes on.",
+            [["A long line of text that fills the width.", "Goes on."]],
+        ),
         ("Short.|and on.", [["Short.", "and on."]]),
     ],
-)  # fmt: skip
+)
 def test_layout_blocks(spec, blocks):
     lines = [Line(1, t.removeprefix(">"), indent=t.startswith(">")) for t in spec.split("|")]
     assert [[ln.text for ln in b] for b in layout_blocks(lines)] == blocks
@@ -471,8 +606,10 @@ def test_roman(numeral, value):
     ],
 )
 def test_ocr_page_furniture_and_footnote(tmp_path, footer1, footer2):
-    body = (f"I. Introduction\n\n1. The threat4 grows in the region. {FILLER}\n\n4 See the joint report of 2019."
-            f"\n\n{footer1}\n\fS/2099/1\n\n2. {FILLER}\n\n{footer2}")  # fmt: skip
+    body = (
+        f"I. Introduction\n\n1. The threat4 grows in the region. {FILLER}\n\n4 See the joint report of 2019."
+        f"\n\n{footer1}\n\fS/2099/1\n\n2. {FILLER}\n\n{footer2}"
+    )
     units = units_of(tmp_path, body)
     assert units == {
         "1": ("paragraph", "I. Introduction", f"The threat grows in the region. {FILLER}"),

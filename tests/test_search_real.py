@@ -23,8 +23,13 @@ def index(tmp_path_factory) -> Path:
     """The default corpus indexed once, by `rag search` on first use."""
     folder = tmp_path_factory.mktemp("real") / "index"
     env = {**os.environ, "RAG_INDEX": str(folder)}
-    run = subprocess.run([sys.executable, "-m", "rag", "search", "warm up", "-k", "1", "--jsonl"],
-                         capture_output=True, text=True, env=env, timeout=900)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "rag", "search", "warm up", "-k", "1", "--jsonl"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stderr
     assert "first use: indexing the default corpus" in run.stderr
     return folder
@@ -32,8 +37,9 @@ def index(tmp_path_factory) -> Path:
 
 def _rag(index: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "RAG_INDEX": str(index)}
-    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=env,
-                          input=stdin, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=env, input=stdin, timeout=300
+    )
 
 
 def test_docs_lists_the_default_corpus(index):
@@ -44,8 +50,16 @@ def test_docs_lists_the_default_corpus(index):
 
 
 def test_search_jsonl_contract_and_quality(index):
-    run = _rag(index, "search", "Which resolution did the Security Council adopt on 19 July 2019?", "-k", "3",
-               "--jsonl", "--doc", "S/2020/754")  # fmt: skip
+    run = _rag(
+        index,
+        "search",
+        "Which resolution did the Security Council adopt on 19 July 2019?",
+        "-k",
+        "3",
+        "--jsonl",
+        "--doc",
+        "S/2020/754",
+    )
     assert run.returncode == 0, run.stderr
     (record,) = [json.loads(line) for line in run.stdout.splitlines()]
     assert set(record) == {"question", "hits"} and len(record["hits"]) == 3
@@ -56,8 +70,11 @@ def test_search_jsonl_contract_and_quality(index):
 
 
 def test_stdin_batch_answers_each_question(index):
-    questions = ["Do eavesdropping operations need a judge's sign-off beforehand?",
-                 "", "What does resolution 2768 demand of the Houthis?"]  # fmt: skip
+    questions = [
+        "Do eavesdropping operations need a judge's sign-off beforehand?",
+        "",
+        "What does resolution 2768 demand of the Houthis?",
+    ]
     run = _rag(index, "search", "-", "-k", "5", "--jsonl", stdin="\n".join(questions))
     assert run.returncode == 0, run.stderr
     records = [json.loads(line) for line in run.stdout.splitlines()]
@@ -103,8 +120,10 @@ def test_gold_questions_meet_the_retrieval_bar(index):
     settings = Settings(index=index)
     searcher = open_searcher(settings=settings, embedder=ModelEmbedder(), progress=False)
     gold = [q for q in load_gold(DEFAULT_GOLD[0]) if q.answerable and q.doc == "S/2020/754"]
-    ranks = {q.id: first_rank([(h.unit.doc, h.unit.para) for h in searcher.search(q.question, k=5, doc=q.doc)],
-                              q.gold_units) for q in gold}  # fmt: skip
+    ranks = {
+        q.id: first_rank([(h.unit.doc, h.unit.para) for h in searcher.search(q.question, k=5, doc=q.doc)], q.gold_units)
+        for q in gold
+    }
 
     def hits(questions) -> dict[str, float]:
         found = [ranks[q.id] for q in questions]
@@ -117,8 +136,9 @@ def test_gold_questions_meet_the_retrieval_bar(index):
     assert paraphrase["hit@5"] >= rest["hit@5"], (paraphrase, rest)
     # reranking by evidence (with its in-context word match: "jail" ~ "prison") is what puts the
     # prison-management paragraph first for this paraphrase
-    question = ("What do jail authorities do to keep convicted militants from winning over the rest of the "
-                "people behind bars?")  # fmt: skip
+    question = (
+        "What do jail authorities do to keep convicted militants from winning over the rest of the people behind bars?"
+    )
     assert searcher.search(question, k=1, doc="S/2020/754")[0].unit.para == "58"
     searcher.settings = settings.model_copy(update={"rerank_depth": 0})
     assert searcher.search(question, k=1, doc="S/2020/754")[0].unit.para != "58"
@@ -152,11 +172,17 @@ def test_extractive_answers_meet_the_bar(index):
 def test_kill_9_during_ingest_keeps_the_previous_index(tmp_path):
     folder = tmp_path / "index"
     env = {**os.environ, "RAG_INDEX": str(folder)}
-    first = subprocess.run([sys.executable, "-m", "rag", "ingest", str(CORPUS / "S_2020_754.txt")],
-                           capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    first = subprocess.run(
+        [sys.executable, "-m", "rag", "ingest", str(CORPUS / "S_2020_754.txt")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert first.returncode == 0, first.stderr
-    proc = subprocess.Popen([sys.executable, "-m", "rag", "ingest", str(CORPUS)], stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag", "ingest", str(CORPUS)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env
+    )
     seen = b""
     deadline = time.monotonic() + 120
     while b"embed" not in seen and time.monotonic() < deadline:  # kill it while it embeds
@@ -167,8 +193,13 @@ def test_kill_9_during_ingest_keeps_the_previous_index(tmp_path):
     docs = subprocess.run([sys.executable, "-m", "rag", "docs"], capture_output=True, text=True, env=env, timeout=300)
     assert docs.returncode == 0, docs.stderr
     assert [line.split("\t")[0] for line in docs.stdout.splitlines()] == ["S/2020/754"]
-    search = subprocess.run([sys.executable, "-m", "rag", "search", "money-laundering", "--jsonl"],
-                            capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    search = subprocess.run(
+        [sys.executable, "-m", "rag", "search", "money-laundering", "--jsonl"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert search.returncode == 0 and json.loads(search.stdout)["hits"]
     assert ROOT.exists()
 

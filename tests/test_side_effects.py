@@ -46,12 +46,24 @@ print(json.dumps({"changed": changed, "env": env, "blas": blas, "hits": [h.unit.
 def test_library_use_leaves_the_process_as_it_was(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "doc.txt").write_text(un_text("S/2099/1", [
-        "The present report is informed by contributions from 50 Member States and 15 United Nations entities.",
-        "Member States described the smuggling of migrants and trafficking in firearms across porous borders."]))
+    (corpus / "doc.txt").write_text(
+        un_text(
+            "S/2099/1",
+            [
+                "The present report is informed by contributions from 50 Member States and 15 United Nations entities.",
+                "Member States described the smuggling of migrants and trafficking in firearms across porous borders.",
+            ],
+        )
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "HF_", "TOKENIZERS_"))}
-    run = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "index"), str(corpus)], capture_output=True,
-                         text=True, env={**env, "HOME": str(tmp_path)}, cwd=ROOT, timeout=600)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path / "index"), str(corpus)],
+        capture_output=True,
+        text=True,
+        env={**env, "HOME": str(tmp_path)},
+        cwd=ROOT,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout)
     assert result["hits"][0] == "1" and "50 Member States" in result["answer"] and result["documents"] > 0
