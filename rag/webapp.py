@@ -433,18 +433,18 @@ def _shown(app: ChatService, where, request: gr.Request) -> Citation | None:
     return items[where[1]] if where[1] < len(items) else None
 
 
-def launch(settings: Settings | None = None, *, open_in_background: bool = True) -> None:
+def launch(settings: Settings | None = None) -> None:
     """Open the library in the background and serve the app (blocks until the server stops)."""
     settings = settings or Settings()
-    app = ChatService(settings, ModelEmbedder(settings.embed_model, fast_queries=settings.fast_query_encoder))
-    export_dir = Path(tempfile.mkdtemp(prefix="paracite-export-"))  # Markdown downloads, served from here
-    threading.Thread(target=app.live.open, daemon=True).start() if open_in_background else app.live.open()
     auth = None
     if settings.app_auth is not None:
         pairs = [p.split(":", 1) for p in settings.app_auth.get_secret_value().split(",") if p.strip()]
         if not pairs or any(len(p) != 2 or not p[0] for p in pairs):
             raise BadInput("RAG_APP_AUTH must be user:password pairs separated by commas")
         auth = [(user.strip(), secret) for user, secret in pairs]
+    app = ChatService(settings, ModelEmbedder(settings.embed_model, fast_queries=settings.fast_query_encoder))
+    export_dir = Path(tempfile.mkdtemp(prefix="paracite-export-"))  # Markdown downloads, served from here
+    threading.Thread(target=app.live.open, daemon=True).start()  # the page is served meanwhile, with progress
     build(app, export_dir).queue(default_concurrency_limit=8).launch(
         server_name=settings.app_host,
         server_port=settings.app_port,
