@@ -4,6 +4,7 @@ Playwright. Every request the page makes to an address off this machine is refus
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import urlopen
@@ -28,38 +30,47 @@ ARTIFACTS = Path(os.environ.get("PARACITE_ARTIFACTS", "")) if os.environ.get("PA
 QUESTION = "How many Member States contributed to the report on terrorism and organized crime?"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The app on a free loopback port over a fresh index (built from the default corpus at first start)."""
-    home = tmp_path_factory.mktemp("app")
+@contextlib.contextmanager
+def _app(home: Path, **env: str) -> Iterator[str]:
+    """`python app.py` on a free loopback port over `home`'s index, until the block ends; its URL once
+    the page is served (at once: the index is built in the background)."""
     port = free_port()
-    env = {
+    full = {
         **os.environ,
         "HOME": str(home),
         "RAG_INDEX": str(home / "index"),
         "RAG_APP_PORT": str(port),
-        "RAG_LLM": "extractive",
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_OFFLINE": "1",
+        **env,
     }
-    log = (home / "app.log").open("w")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = home / f"app-{port}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=full, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
-        while True:  # the page is served at once, while the index is built in the background
+        while True:
             try:
                 with urlopen(url, timeout=2) as response:
                     assert response.status == 200
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError((home / "app.log").read_text()[-3000:]) from None
+                    raise AssertionError(log.read_text()[-3000:]) from None
                 time.sleep(0.5)
-        yield url, home
+        yield url
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app over a fresh index (built from the default corpus at first start)."""
+    home = tmp_path_factory.mktemp("app")
+    with _app(home, RAG_LLM="extractive") as url:
+        yield url, home
 
 
 def _client(url: str):
@@ -130,48 +141,21 @@ def test_api_ask_within_chosen_documents_and_bad_input(ready):
 def test_login_is_required_when_configured(ready):
     from gradio_client import Client
 
-    home = ready[1]
-    port = free_port()
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "RAG_INDEX": str(home / "index"),
-        "RAG_APP_PORT": str(port),
-        "RAG_APP_AUTH": "ana:s3cret",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_OFFLINE": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urlopen(url, timeout=2).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline
-                time.sleep(0.5)
+    with _app(ready[1], RAG_APP_AUTH="ana:s3cret") as url:  # a second server over the same index
         with pytest.raises(Exception):  # noqa: B017 - gradio_client raises its own error types
             Client(url, verbose=False).predict(QUESTION, api_name="/chat")
         with pytest.raises(Exception):  # noqa: B017
             Client(url, auth=("ana", "wrong"), verbose=False)
-        _ready_client = Client(url, auth=("ana", "s3cret"), verbose=False)
+        client = Client(url, auth=("ana", "s3cret"), verbose=False)
         deadline = time.monotonic() + 120
         while True:
             try:
-                assert "[^1]: S/2020/754, para. 3." in _ready_client.predict(QUESTION, api_name="/chat")
+                answer = client.predict(QUESTION, api_name="/chat")
                 break
-            except AssertionError:
-                raise
             except Exception:  # noqa: BLE001 - the library is still opening
                 assert time.monotonic() < deadline
                 time.sleep(1)
-    finally:
-        proc.terminate()
-        proc.wait(30)
+        assert "[^1]: S/2020/754, para. 3." in answer
 
 
 @pytest.fixture(scope="module")
