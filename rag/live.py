@@ -157,8 +157,9 @@ class LiveIndex:
         folder.mkdir(parents=True, exist_ok=True)
         with self._write:
             for i, (name, content) in enumerate(files):
-                target = folder / safe_name(name)
                 data = content.read_bytes() if isinstance(content, Path) else content
+                target = _free_target(folder, safe_name(name), data)
+                kept_before = target.exists()  # the same file, uploaded earlier
                 target.write_bytes(data)
 
                 def step(stage: str, fraction: float, i: int = i, name: str = name) -> None:
@@ -177,7 +178,8 @@ class LiveIndex:
                     report = None
                     failure = str(exc)
                 if report is None or report.failed:
-                    target.unlink(missing_ok=True)
+                    if not kept_before:
+                        target.unlink(missing_ok=True)
                     reason = report.failed[0][1] if report else failure
                     outcomes.append(Outcome(name, False, f"{name}: {_short(reason, str(target))}"))
                     continue
@@ -201,6 +203,16 @@ class LiveIndex:
 
     def _reopen(self) -> None:
         self._searcher = open_searcher(settings=self.settings, embedder=self.embedder, progress=False)
+
+
+def _free_target(folder: Path, name: str, data: bytes) -> Path:
+    """Where to store an upload: `name`, or `name-2`, `name-3`… when another file already holds that
+    name (an earlier upload is never overwritten, nor deleted if this one fails)."""
+    target, n = folder / name, 1
+    while target.exists() and target.read_bytes() != data:
+        n += 1
+        target = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
+    return target
 
 
 def _short(reason: str, path: str) -> str:

@@ -260,6 +260,13 @@ def test_live_index_adds_reports_and_removes(tmp_path):
     assert str(settings.index) not in outcomes[1].message  # no server path in what the reader sees
     assert (settings.index / "uploads" / "new report.txt").is_file() and stages and max(stages) <= 1
     assert "S/2099/4" in [d.id for d in live.searcher.documents]
+    other = tmp_path / "other.txt"
+    other.write_text(un_text("S/2099/5", ["The committee reviewed the work of its monitoring team at length."]))
+    (same_name,) = live.add([("new report.txt", other)])  # another file under a name already stored
+    assert same_name.ok and (settings.index / "uploads" / "new report-2.txt").read_bytes() == other.read_bytes()
+    assert (settings.index / "uploads" / "new report.txt").read_bytes() == new.read_bytes()  # kept
+    (again,) = live.add([("new report.txt", b"")])  # a failed upload under that name deletes nothing stored
+    assert not again.ok and (settings.index / "uploads" / "new report.txt").read_bytes() == new.read_bytes()
     live.remove("S/2099/4")
     assert "S/2099/4" not in [d.id for d in live.searcher.documents]
 
