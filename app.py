@@ -21,13 +21,17 @@ def main() -> int:
     from pydantic import ValidationError
 
     from rag.errors import RagError
-    from rag.settings import Settings
+    from rag.settings import Settings, unknown_variables
 
+    if unknown := unknown_variables(os.environ):
+        print(f"app: error: {unknown[0]} (see the README's settings)", file=sys.stderr)
+        return 2
     try:
         settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        print(f"app: error: RAG_{str(first['loc'][0]).upper()} is not valid: {first['msg']}", file=sys.stderr)
+        name = "RAG_" + "__".join(map(str, first["loc"])).upper()
+        print(f"app: error: {name} is not valid: {first['msg']}", file=sys.stderr)
         return 2
     from rag.webapp import launch
 

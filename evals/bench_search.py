@@ -73,7 +73,7 @@ def main() -> int:
         settings = Settings(index=index)
         embedder = ModelEmbedder(settings.embed_model)
         searcher = open_searcher(settings=settings, embedder=embedder, progress=False)
-        units, views = len(searcher.units), len(searcher.owners)
+        units, views = len(searcher.units), len(searcher.data.owners)
         size_mb = sum(p.stat().st_size for p in index.rglob("*") if p.is_file()) / 2**20
 
         from evals.tutorial_baseline import TutorialPipeline

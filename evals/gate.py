@@ -1,4 +1,4 @@
-"""Fit the answer gate (Settings.answer_min_evidence and answer_min_margin) and estimate what it does to
+"""Fit the answer gate (Answering.min_evidence and min_margin, rag/settings.py) and estimate what it does to
 answers it was not fitted on. An answer is given only when its best paragraph has strong evidence or
 stands clearly ahead of the next; the thresholds chosen are those under which the answers refused were
 more often wrong than right (utility: right answers − wrong answers, ties to the fewer refusals). The
@@ -24,10 +24,11 @@ sys.path.insert(0, str(ROOT))
 from rag.embed import ModelEmbedder  # noqa: E402
 from rag.evaluate import ANSWER_K, DEFAULT_GOLD, GoldQuestion, cited_gold, load_gold, open_for, run_question  # noqa: E402
 from rag.retrieve import Searcher  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from rag.settings import Answering, Settings  # noqa: E402
 
 EVIDENCE = np.round(np.arange(1.0, 2.51, 0.05), 2)
 MARGIN = np.round(np.arange(0.0, 0.31, 0.01), 2)
+UNGATED = Answering(min_evidence=0, min_margin=0)
 
 
 def answered(searcher: Searcher, gold: list[GoldQuestion]) -> np.ndarray:
@@ -36,7 +37,7 @@ def answered(searcher: Searcher, gold: list[GoldQuestion]) -> np.ndarray:
     for q in gold:
         if not q.answerable:
             continue  # the gate only refuses more: unanswerable questions can only gain
-        row = run_question(q, searcher=searcher, generator=None, depth=ANSWER_K)
+        row = run_question(q, searcher=searcher, generator=None, depth=ANSWER_K, rules=UNGATED)
         if row.refused:
             continue
         hits = searcher.search(q.question, k=2, doc=q.doc)
@@ -71,7 +72,7 @@ def main() -> int:
     args = parser.parse_args()
     gold = list(load_gold(args.gold))
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(index=args.index or Path(tmp) / "index", answer_min_evidence=0, answer_min_margin=0)
+        settings = Settings(index=args.index or Path(tmp) / "index")
         searcher = open_for(gold, settings=settings, embedder=ModelEmbedder(settings.embed_model), progress=False)
         data = answered(searcher, gold)
     answerable = sum(q.answerable for q in gold)
@@ -83,7 +84,7 @@ def main() -> int:
             train = np.delete(data, fold, axis=0)
             held_out += outcome(data[fold], *fit(train))
     held_out /= args.repeats
-    defaults, fitted = Settings(), fit(data)
+    defaults, fitted = Answering(), fit(data)
     print(
         f"{len(data)} answerable questions answered without the gate ({refused_anyway} refused all the same: a "
         f"name the documents lack, or no answer of the kind asked for)\n"
@@ -93,9 +94,9 @@ def main() -> int:
     for name, thresholds, (right, wrong, refused, facts) in [
         ("none", (0.0, 0.0), outcome(data, 0, 0)),
         (
-            "Settings defaults",
-            (defaults.answer_min_evidence, defaults.answer_min_margin),
-            outcome(data, defaults.answer_min_evidence, defaults.answer_min_margin),
+            "shipped (Answering defaults)",
+            (defaults.min_evidence, defaults.min_margin),
+            outcome(data, defaults.min_evidence, defaults.min_margin),
         ),
         ("fitted on all", fitted, outcome(data, *fitted)),
         (f"{args.repeats}×{args.folds}-fold held out", ("fitted per fold", ""), held_out),

@@ -1,7 +1,8 @@
 """Retrieval quality, side by side: Paracite's hybrid search vs. the LangChain tutorial pipeline, on the
 answerable gold questions (hit@1, hit@5, MRR per group), each searched within its document; with --grid,
-fusion weights and rerank depths tried one after another (the development set only: never tune on
-evals/heldout.jsonl). Everything but the tutorial pipeline comes from rag.evaluate (`rag eval`).
+every tuned number of the Retrieval settings tried (fusion weights jointly, each rerank weight
+alone; the development set only: never tune on evals/heldout.jsonl). Everything but the tutorial
+pipeline comes from rag.evaluate (`rag eval`).
 
     python evals/retrieval.py [--gold FILE] [--index DIR] [--grid] [--no-baseline]
 """
@@ -22,17 +23,19 @@ from rag.embed import ModelEmbedder  # noqa: E402
 from rag.evaluate import DEFAULT_GOLD, GoldQuestion, corpus_files, first_rank, load_gold, open_for  # noqa: E402
 from rag.parse import parse_file  # noqa: E402
 from rag.retrieve import Searcher, doc_key  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from rag.settings import Retrieval, Settings  # noqa: E402
 
 K = 10
 Ranks = dict[str, int | None]
 
 
-def paracite_ranks(searcher: Searcher, gold: list[GoldQuestion], *, scoped: bool = True) -> Ranks:
+def paracite_ranks(
+    searcher: Searcher, gold: list[GoldQuestion], *, scoped: bool = True, params: Retrieval | None = None
+) -> Ranks:
     """Rank of each question's first gold unit in Paracite's search (within its document when scoped)."""
     out = {}
     for q in gold:
-        hits = searcher.search(q.question, k=K, doc=q.doc if scoped else None)
+        hits = searcher.search(q.question, k=K, doc=q.doc if scoped else None, params=params)
         out[q.id] = first_rank([(h.unit.doc, h.unit.para) for h in hits], q.gold_units)
     return out
 
@@ -78,7 +81,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gold", type=Path, default=DEFAULT_GOLD[0], help="the questions (default: evals/gold.jsonl)")
     parser.add_argument("--index", type=Path, help="an index of the default corpus (default: build a fresh one)")
-    parser.add_argument("--grid", action="store_true", help="also try fusion weights and rerank depths")
+    parser.add_argument("--grid", action="store_true", help="also try every tuned retrieval parameter")
     parser.add_argument("--no-baseline", action="store_true", help="leave out the tutorial pipeline")
     args = parser.parse_args()
     gold = [q for q in load_gold(args.gold) if q.answerable]
@@ -110,8 +113,21 @@ def main() -> int:
     return 0
 
 
+# Each rerank weight is tried alone around its shipped value (the others as shipped): a coordinate sweep.
+SWEEPS = {
+    "rerank_depth": (0, 5, 10, 20),
+    "word_match": (0, 1, 2, 3, 4),
+    "unit_coverage": (0, 0.2, 0.4, 0.6, 1),
+    "sentence_coverage": (0, 0.15, 0.3, 0.6),
+    "rank_prior": (0, 0.05, 0.15, 0.3),
+    "section_match": (0, 0.3, 0.6),
+    "dense_overfetch": (2, 4, 6, 10),
+}
+
+
 def grid(searcher: Searcher, gold: list[GoldQuestion], settings: Settings) -> None:
-    """Fusion settings, then rerank depths, side by side (questions searched within their document)."""
+    """Every tuned number of `Retrieval` tried (questions searched within their document): the fusion
+    weights jointly, then each rerank parameter alone around its shipped value."""
     subsets = {
         "754": lambda q: q.doc == "S/2020/754",
         "754 paraphrase": lambda q: q.doc == "S/2020/754" and q.type == "paraphrase",
@@ -119,8 +135,7 @@ def grid(searcher: Searcher, gold: list[GoldQuestion], settings: Settings) -> No
     }
 
     def row(update: dict) -> str:
-        searcher.settings = settings.model_copy(update=update)
-        ranks = paracite_ranks(searcher, gold)
+        ranks = paracite_ranks(searcher, gold, params=settings.retrieval.model_copy(update=update))
         cells = [summarise([ranks[q.id] for q in gold if keep(q)]) for keep in subsets.values()]
         return " | ".join(f"{c['hit@1']:.2f} | {c['hit@5']:.2f}" for c in cells)
 
@@ -130,10 +145,11 @@ def grid(searcher: Searcher, gold: list[GoldQuestion], settings: Settings) -> No
         for rrf_k in (10, 30, 60):
             update = {"lexical_weight": lexical, "lexical_confidence_power": power, "rrf_k": rrf_k}
             print(f"| {lexical} | {power} | {rrf_k} | {row(update)} |")
-    print(f"\n| rerank depth (0: fused ranking only) | {head} |\n|---|" + "---|" * 6)
-    for depth in (0, 5, 10, 20):
-        print(f"| {depth} | {row({'rerank_depth': depth})} |")
-    searcher.settings = settings
+    for name, values in SWEEPS.items():
+        shipped = getattr(settings.retrieval, name)
+        print(f"\n| {name} (shipped {shipped}) | {head} |\n|---|" + "---|" * 6)
+        for value in values:
+            print(f"| {value} | {row({name: value})} |")
 
 
 if __name__ == "__main__":

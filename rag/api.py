@@ -45,4 +45,11 @@ def answer(
     from rag.pipeline import answer as run
 
     settings = settings or Settings()
-    return run(question, searcher=searcher(settings), generator=_generator(llm or settings.llm, settings), k=k, doc=doc)
+    return run(
+        question,
+        searcher=searcher(settings),
+        generator=_generator(llm or settings.llm, settings),
+        k=k,
+        doc=doc,
+        rules=settings.answering,
+    )

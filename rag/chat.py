@@ -60,7 +60,7 @@ class ChatService:
         searcher, scope = self.live.searcher, self.scope(docs)
         generator = self.generator(backend)
         if generator is None:
-            yield answer(question, searcher=searcher, generator=None, k=k, doc=scope)
+            yield answer(question, searcher=searcher, generator=None, k=k, doc=scope, rules=self.settings.answering)
             return
         ticket = self.llm_queue.join()
         started = False
@@ -81,7 +81,13 @@ class ChatService:
                 try:
                     results.put(
                         answer(
-                            question, searcher=searcher, generator=generator, k=k, doc=scope, on_sentence=on_sentence
+                            question,
+                            searcher=searcher,
+                            generator=generator,
+                            k=k,
+                            doc=scope,
+                            on_sentence=on_sentence,
+                            rules=self.settings.answering,
                         )
                     )
                 except _Stopped:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.indexed import doc_key
 from rag.lexical import terms
-from rag.retrieve import doc_key
 from rag.sentences import split_sentences
+from rag.settings import Answering
 from rag.types import Citation, Hit, Sentence
 
 # [S/2020/754 ¶23], also the forms small models write: [S/2020/754, para. 23], [S/2020/754 paragraph 23]
@@ -21,18 +22,17 @@ _REFUSAL = re.compile(
     r"|cannot (?:be )?(?:found|answered))\b",
     re.I,
 )
-SUPPORT = 0.6  # share of a sentence's content words that the cited unit must contain
-MIN_WORDS = 3  # content words a sentence needs before it can count as supported
+SHIPPED = Answering()  # the answering rules as shipped (rag/settings.py)
 
 
-def support(sentence: str, text: str) -> float:
+def support(sentence: str, text: str, *, min_words: int = SHIPPED.min_claim_words) -> float:
     """How well `text` supports `sentence`: the share of the sentence's content words it contains,
-    and 0 when the sentence states a number that the text does not."""
+    and 0 when the sentence states a number that the text does not, or has under `min_words` content words."""
     numbers = set(_NUMBER.findall(sentence))
     if numbers - set(_NUMBER.findall(text)):
         return 0.0
     words = terms(sentence)
-    if len(words) < MIN_WORDS:  # "HACKED." or "Yes." is no claim a paragraph can be checked against
+    if len(words) < min_words:  # "HACKED." or "Yes." is no claim a paragraph can be checked against
         return 0.0
     return len(words & terms(text)) / len(words)
 
@@ -42,8 +42,9 @@ def is_refusal(sentence: str) -> bool:
     return bool(_REFUSAL.search(sentence))
 
 
-def verify(draft: str, hits: Sequence[Hit]) -> tuple[list[Sentence], list[str], bool]:
-    """Check a draft answer against the retrieved units.
+def verify(draft: str, hits: Sequence[Hit], rules: Answering = SHIPPED) -> tuple[list[Sentence], list[str], bool]:
+    """Check a draft answer against the retrieved units (`rules.support`: the share of a sentence's
+    content words that the unit it cites must hold).
 
     Returns the supported sentences (with their citations), the dropped sentences, and whether the
     draft said the documents do not answer."""
@@ -60,16 +61,20 @@ def verify(draft: str, hits: Sequence[Hit]) -> tuple[list[Sentence], list[str], 
         if is_refusal(text):
             refused = True
             continue
-        claimed = [c for c in dict.fromkeys(cited) if c is not None and support(text, c.text) >= SUPPORT]
+        claimed = [c for c in dict.fromkeys(cited) if c is not None and _supports(c, text, rules) >= rules.support]
         if not claimed:  # re-attribute to the retrieved unit that supports the sentence best
-            best = max(retrieved.values(), key=lambda c: support(text, c.text), default=None)
-            if best is not None and support(text, best.text) >= SUPPORT:
+            best = max(retrieved.values(), key=lambda c: _supports(c, text, rules), default=None)
+            if best is not None and _supports(best, text, rules) >= rules.support:
                 claimed = [best]
         if claimed:
             kept.append(Sentence(text, tuple(claimed), True))
         else:
             dropped.append(text)
     return kept, dropped, refused and not kept
+
+
+def _supports(citation: Citation, sentence: str, rules: Answering) -> float:
+    return support(sentence, citation.text, min_words=rules.min_claim_words)
 
 
 def render(sentences: Sequence[Sentence]) -> str:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from rag.errors import BadInput, RagError
 from rag.labels import label
-from rag.settings import Settings
+from rag.settings import Settings, unknown_variables
 from rag.types import Sentence
 
 
@@ -85,11 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     _show_logs()
     args = build_parser().parse_args(argv)
     try:
+        if unknown := unknown_variables(os.environ):
+            raise BadInput(f"{unknown[0]} (see the README's settings)")
         try:
             settings = Settings(**({"index": args.index} if getattr(args, "index", None) else {}))
         except ValidationError as exc:
             first = exc.errors()[0]
-            name = "RAG_" + str(first["loc"][0]).upper() if first["loc"] else "a RAG_ setting"
+            name = "RAG_" + "__".join(map(str, first["loc"])).upper() if first["loc"] else "a RAG_ setting"
             raise BadInput(f"{name}={first.get('input')!r} is not valid: {first['msg']}") from None
         return COMMANDS[args.command](args, settings)
     except RagError as exc:
@@ -260,7 +262,15 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
                 print(("" if not streamed else " ") + f"{sentence.text} {marks}", end="", flush=True)
                 streamed.append(sentence)
 
-        result = answer(question, searcher=searcher, generator=generator, k=args.k, doc=args.doc, on_sentence=show)
+        result = answer(
+            question,
+            searcher=searcher,
+            generator=generator,
+            k=args.k,
+            doc=args.doc,
+            on_sentence=show,
+            rules=settings.answering,
+        )
         if args.jsonl:
             print(json.dumps(result.to_json(), ensure_ascii=False))
             return
@@ -302,7 +312,12 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     runs, regressions = [], []
     for path, questions in golds:
         rows = evaluate.run_questions(
-            questions, searcher=searcher, generator=generator, depth=args.k, label=f"eval {path.name}"
+            questions,
+            searcher=searcher,
+            generator=generator,
+            depth=args.k,
+            label=f"eval {path.name}",
+            rules=settings.answering,
         )
         run = evaluate.Evaluation(path, backend, args.k, args.doc, evaluate.questions_digest(questions), tuple(rows))
         entry = entries.get(run.key)

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from rag.errors import BadInput, RagError
 from rag.pipeline import Generator, answer
 from rag.retrieve import Searcher, doc_key
-from rag.settings import Settings
+from rag.settings import Answering, Settings
 
 log = logging.getLogger(__name__)
 
@@ -240,15 +240,20 @@ def open_for(questions: Sequence[GoldQuestion], *, settings: Settings, embedder,
 
 
 def run_question(
-    q: GoldQuestion, *, searcher: Searcher, generator: Generator | None, depth: int = DEPTH
+    q: GoldQuestion,
+    *,
+    searcher: Searcher,
+    generator: Generator | None,
+    depth: int = DEPTH,
+    rules: Answering | None = None,
 ) -> QuestionResult:
     """Retrieve `depth` units for one question within its document, answer from the first
-    min(depth, ANSWER_K) of them, and score it."""
+    min(depth, ANSWER_K) of them (under `rules`, default as shipped), and score it."""
     if depth < 1:
         raise BadInput(f"-k must be at least 1, not {depth!r}")
     answer_k = min(depth, ANSWER_K)
     # answered first: its latency then includes embedding the question, which the ranking search reuses
-    result = answer(q.question, searcher=searcher, generator=generator, k=answer_k, doc=q.doc)
+    result = answer(q.question, searcher=searcher, generator=generator, k=answer_k, doc=q.doc, rules=rules)
     hits = searcher.search(q.question, k=depth, doc=q.doc)
     retrieved = tuple((h.unit.doc, h.unit.para) for h in hits)
     citations = tuple((c.doc, c.para) for c in result.citations)
@@ -279,10 +284,11 @@ def run_questions(
     depth: int = DEPTH,
     progress: bool = True,
     label: str = "eval",
+    rules: Answering | None = None,
 ) -> list[QuestionResult]:
     """Every question through retrieval and answering, in file order."""
     bar = tqdm(questions, desc=label, unit="q", disable=not progress, file=sys.stderr, leave=False)
-    return [run_question(q, searcher=searcher, generator=generator, depth=depth) for q in bar]
+    return [run_question(q, searcher=searcher, generator=generator, depth=depth, rules=rules) for q in bar]
 
 
 # ---- metric functions (pure) ------------------------------------------------------------------------

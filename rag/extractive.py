@@ -8,11 +8,8 @@ from dataclasses import dataclass
 
 from rag.answer_type import Expectation, holds
 from rag.retrieve import Searcher
+from rag.settings import Answering
 from rag.types import Citation, Hit, Sentence
-
-MIN_RELEVANCE = 0.25  # below this cosine even the best sentence is not about the question
-MARGIN = 0.3  # sentences this close to the best one are candidates
-MAX_SENTENCES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +21,9 @@ class _Candidate:
     hit: Hit
 
 
-def extract(question: str, hits: Sequence[Hit], searcher: Searcher, expectation: Expectation | None) -> list[Sentence]:
+def extract(
+    question: str, hits: Sequence[Hit], searcher: Searcher, expectation: Expectation | None, rules: Answering
+) -> list[Sentence]:
     """Pick answer sentences from `hits` (of the kind of answer expected, when one is); none: nothing answers."""
     if not hits:
         return []
@@ -35,9 +34,9 @@ def extract(question: str, hits: Sequence[Hit], searcher: Searcher, expectation:
     ]
     candidates.sort(key=lambda c: (-c.score, c.rank))
     best = candidates[0]
-    if best.cosine < MIN_RELEVANCE:
+    if best.cosine < rules.min_relevance:
         return []
-    pool = [c for c in candidates if c.score >= best.score - MARGIN]
+    pool = [c for c in candidates if c.score >= best.score - rules.sentence_margin]
     if expectation is not None:
         pool = [c for c in pool if holds(expectation, c.text)]
         if not pool:
@@ -49,9 +48,9 @@ def extract(question: str, hits: Sequence[Hit], searcher: Searcher, expectation:
     # The unit is the best-ranked hit with such a sentence (the reranker weighed each unit's evidence).
     unit = min(pool, key=lambda c: c.rank).hit.unit
     best = next(c for c in pool if c.hit.unit == unit)
-    texts = [text for text, _ in searcher.sentences(unit)]
+    texts = [text for text, _ in searcher.data.sentences(unit)]
     after = texts.index(best.text) + 1
     others = [c.text for c in pool[1:] if c.hit.unit == unit]
-    picked = list(dict.fromkeys([best.text, *texts[after : after + 1], *others]))[:MAX_SENTENCES]
+    picked = list(dict.fromkeys([best.text, *texts[after : after + 1], *others]))[: rules.max_sentences]
     picked.sort(key=texts.index)
     return [Sentence(f"“{text}”", (Citation.of(unit),), True) for text in picked]

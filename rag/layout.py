@@ -5,11 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.rules import RULES
+
 _SYMBOL = re.compile(r"[A-Z]{1,6}(?:/[A-Za-z0-9.\-]+)+(?: \(\d{4}\))?")
+# a symbol standing at the end of a masthead line ("United Nations System CEB/2025/4", in any script)
+_SYMBOL_AT_END = re.compile(r"(?:[^\W\d_][^\W\d_ ]*\s+)*?([A-Za-z]{1,6}(?:\s?/\s?[A-Za-z0-9.\-]+)+(?: \(\d{4}\))?)\.?")
+# OCR confusions inside a symbol's numbers: "A/39/36I" is A/39/361, "S/2O20/754" is S/2020/754
+_OCR_DIGITS = str.maketrans({"I": "1", "l": "1", "L": "1", "|": "1", "O": "0", "o": "0"})
 _JOB = re.compile(r"(?:\d{1,4}/\d{1,4} )?\d{2}-\d{5}(?: ?\([A-Z]\))?(?: \d{6})?(?: \d{1,4}/\d{1,4})?")
 _COUNTER = re.compile(r"\d{1,4}/\d{1,4}")
 _BARCODE = re.compile(r"\*\d{5,}\*|[lIi1|!]{12,}")
 _SEPARATOR = re.compile(r"_{5,}")
+_PARAGRAPH_START = re.compile(r"(\d{1,3}) ?\.\s+[A-Z“(]")
 _FOOTNOTE_START = re.compile(r"(?:(\d{1,3})|[\^*'’])\s+(\S.*)")
 
 
@@ -33,24 +40,80 @@ class Footnote:
 
 
 def find_symbol(first_page_lines: list[str]) -> str | None:
-    """The UN document symbol printed at the top of the first page, if any."""
-    for line in first_page_lines[:40]:
-        text = re.sub(r"^(?:United Nations|Nations Unies)\s+", "", line.strip())
-        if _SYMBOL.fullmatch(text) and any(c.isdigit() for c in text):
-            return text.upper() if text[0].islower() else text
+    """The UN document symbol printed at the top of the first page, if any: the last word of a masthead
+    line ("United Nations S/2020/754", "United Nations System CEB/2025/4"), joint symbols kept whole,
+    OCR confusions of digits repaired ("A/39/36I" → A/39/361), a lower-case OCR symbol upper-cased."""
+    for line in first_page_lines[: RULES.symbol_search_lines]:
+        m = _SYMBOL_AT_END.fullmatch(line.strip())
+        if m is None:
+            continue
+        text = _repair_symbol(m.group(1))
+        if _SYMBOL.fullmatch(text) and any(c.isdigit() for c in text) and _plausible(text):
+            return text
     return None
 
 
+def _repair_symbol(text: str) -> str:
+    text = re.sub(r"\s*/\s*", "/", text)
+    head, _, rest = text.partition("/")
+    parts = [
+        p.translate(_OCR_DIGITS) if re.fullmatch(r"[\dIlLO|o]+", p) and re.search(r"\d", p) else p
+        for p in rest.split("/")
+    ]
+    text = "/".join([head, *parts])
+    return text.upper() if text[:1].islower() else text
+
+
+def _plausible(text: str) -> bool:
+    # a symbol's body starts with its organ ("S", "A", "E/C.2", "CEDAW"), and it is no address or ratio
+    return not re.search(r"https?:|www\.", text) and not text.startswith("UN/")
+
+
 def is_symbol_line(line: str, symbol: str | None) -> bool:
-    """True for a page header that repeats the document symbol (any case, any spacing)."""
-    return symbol is not None and line.replace(" ", "").lower() == symbol.replace(" ", "").lower()
+    """True for a page header that repeats the document symbol (any case, any spacing, a digit misread
+    as a letter by OCR: "A/39/36r" heads the pages of A/39/361)."""
+    if symbol is None:
+        return False
+    seen, want = line.replace(" ", "").lower(), symbol.replace(" ", "").lower()
+    if seen == want:
+        return True
+    if len(seen) != len(want) or len(want) < 6:
+        return False
+    diff = [(a, b) for a, b in zip(seen, want, strict=True) if a != b]
+    return len(diff) == 1 and diff[0][0].isalpha() and diff[0][1].isdigit()
+
+
+FURNITURE = "\ue002"  # stands for a line learned to be furniture of its document (a running header or footer)
 
 
 def is_furniture(line: str, symbol: str | None) -> bool:
     """True for page headers and footers: symbol, job number, page counter, barcode."""
     return bool(
-        is_symbol_line(line, symbol) or _JOB.fullmatch(line) or _COUNTER.fullmatch(line) or _BARCODE.fullmatch(line)
+        line == FURNITURE
+        or is_symbol_line(line, symbol)
+        or _JOB.fullmatch(line)
+        or (_COUNTER.fullmatch(line) and _counts(line))
+        or _BARCODE.fullmatch(line)
     )
+
+
+def _counts(counter: str) -> bool:
+    page, of = counter.split("/")
+    return 0 < int(page) <= int(of)  # "4/18"; not "2025/1", a decision's number
+
+
+def in_number_order(lines: list[Line]) -> list[Line]:
+    """A page's body with its numbered paragraphs in number order, when its text layer gives them in
+    reverse (older scanned documents: paragraphs 3, 2, 1 on the first page of A/47/466): three or more
+    numbers, all of the page's, exactly a consecutive run counting down; any other page is left as is."""
+    starts = [i for i, ln in enumerate(lines) if _PARAGRAPH_START.match(ln.text)]
+    numbers = [int(_PARAGRAPH_START.match(lines[i].text).group(1)) for i in starts]  # type: ignore[union-attr]
+    if len(numbers) < 3 or numbers != list(range(numbers[0], numbers[0] - len(numbers), -1)):
+        return lines
+    bounds = [*starts, len(lines)]
+    chunks = [lines[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    ordered = [c for _, c in sorted(zip(numbers, chunks, strict=True), key=lambda nc: nc[0])]
+    return lines[: starts[0]] + [ln for chunk in ordered for ln in chunk]
 
 
 def split_text_pages(text: str, symbol: str | None) -> list[str]:
@@ -159,7 +222,7 @@ def strip_reference_marks(body: list[Line], marks: list[tuple[int, int]]) -> lis
     lines = [ln.text for ln in body]
     for n, index in marks:
         patterns = (
-            rf"(?<=[^\W\d_])({n})(?=[\s,.;:)”’]|$)",  # "Levant1", "threat4"
+            rf"(?<=[^\W\d_][^\W\d_A-Z])({n})(?=[\s,.;:)”’]|$)",  # "Levant1", "threat4"; not "G20"
             rf"(?<=[”’\"\)\]])({n})(?=[\s,.;:]|$)",  # "“Da’esh”)2"
             rf"(?<=[^\W\d_][.,;:]) {{0,2}}({n})(?= |$)",  # "report. 3 It", "structures, 5  Da’esh"
         )

@@ -14,8 +14,9 @@ from tqdm import tqdm
 from rag import store
 from rag.embed import Embedder, Tokens
 from rag.errors import BadInput, RagError
+from rag.indexed import doc_key, views
 from rag.parse import PARSER_VERSION, SUPPORTED, parse_file
-from rag.retrieve import Searcher, doc_key, views
+from rag.retrieve import Searcher
 from rag.settings import Settings
 from rag.store import Snapshot
 from rag.types import Document, Unit
@@ -47,6 +48,18 @@ def expand(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One document as ingest handles it: its units and, once embedded, the vectors of their views
+    (`owners`: the unit, within the document, of each vector row) and their quantised token vectors."""
+
+    document: Document
+    units: tuple[Unit, ...]
+    vectors: np.ndarray | None = None  # None: not embedded yet
+    owners: np.ndarray | None = None
+    tokens: tuple[Tokens, ...] = ()
+
+
 def ingest(
     paths: Iterable[Path],
     *,
@@ -64,32 +77,8 @@ def ingest(
     files = expand(paths)
     with store.writer_lock(settings.index):
         store.prune(settings.index)
-        snapshot = Snapshot.empty(embedder.fingerprint, PARSER_VERSION, embedder.dim)
-        if rebuild:  # only the units are kept (from an index of any model or schema); all is embedded again
-            if catalogue := store.load_units(settings.index):
-                parser, documents_before, units_before = catalogue
-                snapshot = replace(snapshot, parser=parser, documents=documents_before, units=units_before)
-        elif loaded := store.load(settings.index, fingerprint=embedder.fingerprint):
-            snapshot = loaded[0]
-        known = {d.sha256: d for d in snapshot.documents} if snapshot.parser == PARSER_VERSION else {}
-        documents = {d.id: d for d in snapshot.documents}
-        units: dict[str, list[Unit]] = {d.id: [] for d in snapshot.documents}
-        first: dict[str, int] = {}
-        for i, unit in enumerate(snapshot.units):
-            units[unit.doc].append(unit)
-            first.setdefault(unit.doc, i)
-        # per document: its view vectors, for each the owning unit's index within the document, and the
-        # tokens of each of its units
-        vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        tokens: dict[str, list[Tokens]] = {doc: [] for doc in documents}
-        if not rebuild:
-            rows_of: dict[str, list[int]] = {doc: [] for doc in documents}
-            for row, owner in enumerate(snapshot.owners):
-                rows_of[snapshot.units[owner].doc].append(row)
-            for doc, rows in rows_of.items():
-                vectors[doc] = (snapshot.vectors[rows], snapshot.owners[rows] - first.get(doc, 0))
-            for i, unit in enumerate(snapshot.units):
-                tokens[unit.doc].append(snapshot.unit_tokens(i))
+        entries, parser = _load(settings, embedder, rebuild)
+        known = {e.document.sha256: e.document for e in entries.values()} if parser == PARSER_VERSION else {}
         added: list[str] = []
         replaced: list[str] = []
         unchanged: list[str] = []
@@ -107,31 +96,15 @@ def ingest(
             except RagError as exc:
                 failed.append((str(path), str(exc)))
                 continue
-            document = parsed.document
-            (replaced if document.id in documents else added).append(document.id)
-            documents[document.id], units[document.id] = document, list(parsed.units)
-            vectors.pop(document.id, None)
+            doc = parsed.document.id
+            (replaced if doc in entries else added).append(doc)
+            entries[doc] = Entry(parsed.document, parsed.units)
         bar.close()
         if not (added or replaced or rebuild):
             return IngestReport(unchanged=tuple(unchanged), failed=tuple(failed))
-        todo = [doc for doc in documents if doc not in vectors]
-        texts: list[str] = []
-        wholes: list[int] = []  # the rows of `texts` that are whole units (embedded with their tokens)
-        spans: dict[str, tuple[int, list[int]]] = {}  # doc: (first row in `texts`, owner of each of its rows)
-        for doc in todo:
-            owners: list[int] = []
-            spans[doc] = (len(texts), owners)
-            for i, unit in enumerate(units[doc]):
-                wholes.append(len(texts))
-                texts += (v := views(unit))
-                owners += [i] * len(v)
-        fresh, fresh_tokens = _embed(embedder, texts, wholes, progress, tell)
-        for doc, (start, owners) in spans.items():
-            vectors[doc] = (fresh[start : start + len(owners)], np.array(owners, dtype=np.int64))
-            tokens[doc] = [fresh_tokens[start + j] for j in range(len(owners)) if start + j in fresh_tokens]
-        new = _snapshot(embedder, documents, units, vectors, tokens)
+        entries = _embed(embedder, entries, progress, tell)
         tell("save", 1.0)
-        store.save(settings.index, new, model=embedder.name, hnsw_threshold=settings.hnsw_threshold)
+        _save(settings, embedder, entries)
     return IngestReport(tuple(added), tuple(replaced), tuple(unchanged), tuple(failed))
 
 
@@ -139,31 +112,12 @@ def remove(doc: str, *, settings: Settings, embedder: Embedder) -> Document:
     """Remove one document from the index; an unknown id is a BadInput."""
     with store.writer_lock(settings.index):
         loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
-        match = next((d for d in loaded[0].documents if doc_key(d.id) == doc_key(doc)), None) if loaded else None
+        entries = _entries(loaded[0], with_vectors=True) if loaded else {}
+        match = next((e.document for e in entries.values() if doc_key(e.document.id) == doc_key(doc)), None)
         if match is None:
             raise BadInput(f"no document {doc!r} in the index; `rag docs` lists them")
-        snap = loaded[0]  # type: ignore[index]
-        keep_units = [i for i, u in enumerate(snap.units) if u.doc != match.id]
-        renumber = {old: new for new, old in enumerate(keep_units)}
-        keep_rows = [r for r, o in enumerate(snap.owners) if int(o) in renumber]
-        owners = np.array([renumber[int(snap.owners[r])] for r in keep_rows], dtype=np.int64)
-        token_ids, tokens, offsets = _concat_tokens([snap.unit_tokens(i) for i in keep_units], snap.tokens.shape[1])
-        store.save(
-            settings.index,
-            Snapshot(
-                snap.fingerprint,
-                snap.parser,
-                tuple(d for d in snap.documents if d.id != match.id),
-                tuple(snap.units[i] for i in keep_units),
-                snap.vectors[keep_rows],
-                owners,
-                token_ids,
-                tokens,
-                offsets,
-            ),
-            model=embedder.name,
-            hnsw_threshold=settings.hnsw_threshold,
-        )
+        del entries[match.id]
+        _save(settings, embedder, entries)
     return match
 
 
@@ -183,7 +137,7 @@ def open_searcher(
         if loaded is None:
             raise RagError(f"no documents could be indexed from {str(settings.corpus)!r}")
     snapshot, index = loaded
-    return Searcher(snapshot, index, embedder, settings)
+    return Searcher(snapshot, index, embedder, settings.retrieval)
 
 
 def documents(*, settings: Settings, embedder: Embedder) -> list[tuple[Document, list[Unit]]]:
@@ -195,30 +149,65 @@ def documents(*, settings: Settings, embedder: Embedder) -> list[tuple[Document,
     return [(d, by_doc.get(d.id, [])) for d in searcher.documents]
 
 
-def _snapshot(
-    embedder: Embedder,
-    documents: dict[str, Document],
-    units: dict[str, list[Unit]],
-    vectors: dict[str, tuple[np.ndarray, np.ndarray]],
-    tokens: dict[str, list[Tokens]],
-) -> Snapshot:
-    """Concatenate per-document units and views into one snapshot, owners renumbered globally."""
-    order, offset, owners = list(documents), 0, []
-    for doc in order:
-        owners.append(vectors[doc][1] + offset)
-        offset += len(units[doc])
-    empty = np.zeros((0, embedder.dim), np.float32)
-    token_ids, token_vectors, offsets = _concat_tokens([t for d in order for t in tokens[d]], embedder.dim)
+def _load(settings: Settings, embedder: Embedder, rebuild: bool) -> tuple[dict[str, Entry], int]:
+    """The library's documents as entries, and the parser version that read them. On `rebuild` only the
+    units are kept (from an index of any model or schema): everything is embedded again."""
+    if rebuild:
+        if catalogue := store.load_units(settings.index):
+            parser, documents, units = catalogue
+            by_doc: dict[str, list[Unit]] = {d.id: [] for d in documents}
+            for unit in units:
+                by_doc[unit.doc].append(unit)
+            return {d.id: Entry(d, tuple(by_doc[d.id])) for d in documents}, parser
+    elif loaded := store.load(settings.index, fingerprint=embedder.fingerprint):
+        return _entries(loaded[0], with_vectors=True), loaded[0].parser
+    return {}, PARSER_VERSION
+
+
+def _save(settings: Settings, embedder: Embedder, entries: dict[str, Entry]) -> None:
+    store.save(settings.index, _join(embedder, entries), model=embedder.name, hnsw_threshold=settings.hnsw_threshold)
+
+
+def _entries(snapshot: Snapshot, *, with_vectors: bool) -> dict[str, Entry]:
+    """A snapshot split into one entry per document (in the snapshot's order)."""
+    first: dict[str, int] = {}
+    units: dict[str, list[Unit]] = {d.id: [] for d in snapshot.documents}
+    for i, unit in enumerate(snapshot.units):
+        units[unit.doc].append(unit)
+        first.setdefault(unit.doc, i)
+    rows: dict[str, list[int]] = {d.id: [] for d in snapshot.documents}
+    for row, owner in enumerate(snapshot.owners):
+        rows[snapshot.units[owner].doc].append(row)
+    out = {}
+    for document in snapshot.documents:
+        doc, start = document.id, first.get(document.id, 0)
+        out[doc] = Entry(
+            document,
+            tuple(units[doc]),
+            snapshot.vectors[rows[doc]] if with_vectors else None,
+            snapshot.owners[rows[doc]] - start if with_vectors else None,
+            tuple(snapshot.unit_tokens(start + i) for i in range(len(units[doc]))) if with_vectors else (),
+        )
+    return out
+
+
+def _join(embedder: Embedder, entries: dict[str, Entry]) -> Snapshot:
+    """Every entry (all embedded) in one snapshot, owners renumbered across the library."""
+    order = list(entries.values())
+    offsets = np.cumsum([0] + [len(e.units) for e in order])
+    token_ids, token_vectors, token_offsets = _concat_tokens([t for e in order for t in e.tokens], embedder.dim)
+    vectors = [e.vectors for e in order if e.vectors is not None]
+    owners = [e.owners + offset for e, offset in zip(order, offsets, strict=False) if e.owners is not None]
     return Snapshot(
         embedder.fingerprint,
         PARSER_VERSION,
-        tuple(documents[d] for d in order),
-        tuple(u for d in order for u in units[d]),
-        np.concatenate([vectors[d][0] for d in order]) if order else empty,
+        tuple(e.document for e in order),
+        tuple(u for e in order for u in e.units),
+        np.concatenate(vectors) if vectors else np.zeros((0, embedder.dim), np.float32),
         np.concatenate(owners) if owners else np.zeros(0, np.int64),
         token_ids,
         token_vectors,
-        offsets,
+        token_offsets,
     )
 
 
@@ -235,13 +224,22 @@ def _concat_tokens(per_unit: list[Tokens], dim: int) -> tuple[np.ndarray, np.nda
     )
 
 
-def _embed(
-    embedder: Embedder, texts: list[str], whole: list[int], progress: bool, tell: Progress
-) -> tuple[np.ndarray, dict[int, Tokens]]:
-    """Vectors of every view in `texts`; the rows in `whole` (whole units) are embedded with their
-    tokens, which are returned by row, quantised."""
-    is_whole = set(whole)
-    parts = [i for i in range(len(texts)) if i not in is_whole]
+def _embed(embedder: Embedder, entries: dict[str, Entry], progress: bool, tell: Progress) -> dict[str, Entry]:
+    """Every entry embedded: the views of each unit of the entries not embedded yet, in batches across
+    documents; whole units with their token vectors (for reranking), quantised."""
+    todo = [doc for doc, e in entries.items() if e.vectors is None]
+    texts: list[str] = []
+    owners: list[int] = []  # for each row of `texts`: the unit's index within its document
+    whole: list[int] = []  # the rows of `texts` that are whole units (embedded with their tokens)
+    spans: dict[str, tuple[int, int]] = {}
+    for doc in todo:
+        start = len(texts)
+        for i, unit in enumerate(entries[doc].units):
+            whole.append(len(texts))
+            texts += (v := views(unit))
+            owners += [i] * len(v)
+        spans[doc] = (start, len(texts))
+    parts = sorted(set(range(len(texts))) - set(whole))
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     tokens: dict[int, Tokens] = {}
     batches = [(True, whole[i : i + 64]) for i in range(0, len(whole), 64)]
@@ -257,4 +255,12 @@ def _embed(
         else:
             vectors = embedder.embed_documents(batch)
         out[rows] = vectors
-    return out, tokens
+    done_entries = dict(entries)
+    for doc, (start, end) in spans.items():
+        done_entries[doc] = replace(
+            entries[doc],
+            vectors=out[start:end],
+            owners=np.array(owners[start:end], dtype=np.int64),
+            tokens=tuple(tokens[row] for row in range(start, end) if row in tokens),
+        )
+    return done_entries

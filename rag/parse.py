@@ -9,15 +9,27 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.errors import BadInput, NoText, TooExpensive, UnreadableFile
-from rag.layout import Footnote, Line, find_symbol, split_page, split_text_pages, strip_reference_marks
-from rag.pdf import read_pdf
+from rag.furniture import Furniture, learn
+from rag.layout import (
+    FURNITURE,
+    Footnote,
+    Line,
+    find_symbol,
+    in_number_order,
+    is_furniture,
+    split_page,
+    split_text_pages,
+    strip_reference_marks,
+)
+from rag.pdf import is_pdf, read_pdf
 from rag.repair import clean_line, finish, is_double_spaced, join_lines, vocabulary
+from rag.rules import RULES
 from rag.segment import segment
 from rag.settings import Settings
 from rag.textfile import read_text
 from rag.types import Document, Parsed, Unit
 
-PARSER_VERSION = 2  # bump when units change for the same file: re-ingest then re-parses it
+PARSER_VERSION = 3  # bump when units change for the same file: re-ingest then re-parses it
 TEXT_SUFFIXES = {".txt", ".text"}
 SUPPORTED = TEXT_SUFFIXES | {".pdf"}
 _MASTHEAD = re.compile(
@@ -42,7 +54,7 @@ def parse_file(path: Path, *, settings: Settings, password: str | None = None) -
             f"{str(path)!r} is {size_mb:.0f} MB, over the {settings.max_file_mb} MB bound (RAG_MAX_FILE_MB)"
         )
     suffix = path.suffix.lower()
-    if suffix == ".pdf":
+    if suffix == ".pdf" or is_pdf(path):  # a PDF is known by its header, whatever its name
         pdf = read_pdf(path, password=password, timeout_s=settings.pdf_timeout_s, memory_mb=settings.pdf_memory_mb)
         if not any(p.strip() for p in pdf.pages):
             if pdf.warnings:
@@ -74,11 +86,14 @@ def parse_pages(pages: list[str], *, ocr: bool, stem: str, source: str = "", sha
     symbol = find_symbol(first_lines)
     if len(pages) == 1 and ocr:
         pages = split_text_pages(pages[0], symbol)
+    cleaned = [[(clean(raw), raw[:1].isspace()) for raw in page.splitlines()] for page in pages]
+    furniture = learn([[t for t, _ in page] for page in cleaned])
     body: list[Line] = []
     footnotes: list[Footnote] = []
-    for number, page in enumerate(pages, start=1):
-        lines = [Line(number, clean(raw), indent=raw[:1].isspace()) for raw in page.splitlines()]
+    for number, page_lines in enumerate(cleaned, start=1):
+        lines = [Line(number, _unfurnished(t, number, symbol, furniture), indent=ind) for t, ind in page_lines]
         page_body, notes = split_page(lines, symbol, len(footnotes) + 1, ocr=ocr)
+        page_body = in_number_order(page_body)
         first = len(footnotes) + 1 - (1 if notes and notes[0].continues and footnotes else 0)
         marks = [(n.mark, first + k) for k, n in enumerate(notes) if n.mark is not None]
         body.extend(strip_reference_marks(page_body, marks))
@@ -113,6 +128,17 @@ def parse_pages(pages: list[str], *, ocr: bool, stem: str, source: str = "", sha
     return Parsed(document, tuple(units), seg.warnings + _script_warnings(units))
 
 
+def _unfurnished(text: str, page: int, symbol: str | None, furniture: Furniture) -> str:
+    """A line without the document's running headers and footers; whole-line furniture is left for
+    `split_page` to drop (its place matters to footnote areas), so it is given as the symbol."""
+    if is_furniture(text, symbol):
+        return text
+    if furniture.is_repeated(text):
+        return symbol or FURNITURE
+    stripped = furniture.strip_jobs(text, page)
+    return stripped if stripped or not text else symbol or FURNITURE
+
+
 def _section_at(units: tuple[Unit, ...], page: int) -> str:
     return next((u.section for u in reversed(units) if u.page <= page), "")
 
@@ -129,7 +155,7 @@ def _in_reading_order(body: list[Unit], notes: list[Unit]) -> list[Unit]:
 
 def _title(front: tuple[str, ...]) -> str:
     lines = [t for t in front if not _MASTHEAD.fullmatch(re.sub(r"^\W+", "", t))]
-    return " ".join(lines[:4])[:300]
+    return " ".join(lines[: RULES.title_lines])[: RULES.title_chars]
 
 
 def _script_warnings(units: list[Unit]) -> tuple[str, ...]:

@@ -21,6 +21,12 @@ class PdfText:
     warnings: tuple[str, ...]
 
 
+def is_pdf(path: Path) -> bool:
+    """True when a file starts with the PDF header ("%PDF-", after any leading whitespace)."""
+    with path.open("rb") as f:
+        return f.read(1024).lstrip(b"\x00\t\n\r\f ").startswith(b"%PDF-")
+
+
 def read_pdf(path: Path, *, password: str | None, timeout_s: float, memory_mb: int) -> PdfText:
     """Extract per-page text; raise a BadInput subclass naming why a file cannot be used."""
     with path.open("rb") as f:

@@ -13,6 +13,7 @@ from rag.extractive import extract
 from rag.prompts import messages
 from rag.retrieve import Searcher
 from rag.sentences import split_sentences
+from rag.settings import Answering
 from rag.types import Answer, Citation, Hit, Sentence
 
 REFUSAL = "The documents do not say."
@@ -72,20 +73,21 @@ def answer(
     k: int = 5,
     doc: str | Sequence[str] | None = None,
     on_sentence: Callable[[Sentence], None] | None = None,
+    rules: Answering | None = None,
 ) -> Answer:
     """Answer `question` from the index. `generator` None means the extractive backend. Verified
     sentences are passed to `on_sentence` as soon as each is complete (streaming); an answer that is
-    then refused has streamed nothing."""
+    then refused has streamed nothing. `rules`: the answering parameters (default: as shipped)."""
+    rules = rules or Answering()
     start = time.perf_counter()
     hits = searcher.search(question, k=max(k, 2), doc=doc)
-    unknown = searcher.unmentioned(names(question), doc)
+    unknown = searcher.data.unmentioned(names(question), doc)
     # The extractive backend answers only when a paragraph stands out (an LLM reads all of them, and
     # its sentences are verified). With reranking off there are no evidence scores to compare.
-    s = searcher.settings
     clear = (
         generator is not None
-        or not s.rerank_depth
-        or stands_out(hits, min_evidence=s.answer_min_evidence, min_margin=s.answer_min_margin)
+        or not searcher.params.rerank_depth
+        or stands_out(hits, min_evidence=rules.min_evidence, min_margin=rules.min_margin)
     )
     expectation = expected(question)
     hits = hits[:k]
@@ -95,9 +97,9 @@ def answer(
     refusal = decide(unknown=unknown, clear=clear, sentences=None, expectation=expectation)
     if refusal is None:
         if generator is None:
-            sentences = extract(question, hits, searcher, expectation)
+            sentences = extract(question, hits, searcher, expectation, rules)
         else:
-            sentences, dropped = _generate(question, hits, generator, on_sentence, expectation)
+            sentences, dropped = _generate(question, hits, generator, on_sentence, expectation, rules)
         refusal = decide(unknown=unknown, clear=clear, sentences=sentences, expectation=expectation)
         if refusal is None and generator is None and on_sentence:
             for sentence in sentences:
@@ -137,7 +139,9 @@ def answer(
     )
 
 
-def _generate(question, hits, generator: Generator, on_sentence, expectation) -> tuple[list[Sentence], list[str]]:
+def _generate(
+    question, hits, generator: Generator, on_sentence, expectation, rules: Answering
+) -> tuple[list[Sentence], list[str]]:
     """Stream the model's reply, verifying each sentence as soon as it is complete. When the question asks
     for a kind of answer (a number, a date…), sentences are held back until one gives it: an answer
     refused for lacking it has streamed nothing. (A model's own "the documents do not say" is never
@@ -149,7 +153,7 @@ def _generate(question, hits, generator: Generator, on_sentence, expectation) ->
 
     def check(text: str) -> None:
         nonlocal streamed
-        sentences, lost, _ = verify(text, hits)
+        sentences, lost, _ = verify(text, hits, rules)
         dropped.extend(lost)
         for sentence in sentences:
             kept.append(sentence)

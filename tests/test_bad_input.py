@@ -152,8 +152,14 @@ def test_memory_bound(rag):
 
 def test_bad_setting_in_the_environment(rag, tmp_path: Path):
     (tmp_path / "a.txt").write_text("1. Some text about the Council.\n")
-    for value in ("abc", "-1"):
+    for value in ("abc", "-1", "201"):  # not a number, below and above its bounds
         _one_line_error(
-            rag("parse", str(tmp_path / "a.txt"), env={"RAG_RERANK_DEPTH": value}),
-            f"RAG_RERANK_DEPTH='{value}' is not valid",
+            rag("parse", str(tmp_path / "a.txt"), env={"RAG_RETRIEVAL__RERANK_DEPTH": value}),
+            f"RAG_RETRIEVAL__RERANK_DEPTH='{value}' is not valid",
         )
+    # a renamed setting, or a misspelt one, would otherwise be ignored without a word
+    _one_line_error(
+        rag("parse", str(tmp_path / "a.txt"), env={"RAG_RERANK_DEPTH": "0"}),
+        "RAG_RERANK_DEPTH is now RAG_RETRIEVAL__RERANK_DEPTH",
+    )
+    _one_line_error(rag("parse", str(tmp_path / "a.txt"), env={"RAG_INDX": "x"}), "RAG_INDX is not a setting")

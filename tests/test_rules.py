@@ -15,11 +15,6 @@ from rag.segment import layout_blocks, roman, segment
 
 MASTHEAD = "United Nations S/2099/1\nSecurity Council\nDistr.: General\n1 May 2099\n\n"
 FILLER = "Member States reported on the measures taken in the period under review."
-_FOOTER = (
-    "README: job numbers and page counters are removed, but in single-spaced OCR text the split-digit "
-    "repair first joins a lone digit of a footer line to its neighbour ('1/2 20-09860' → '1/220-09860'), "
-    "which then is no furniture and stays in the text"
-)
 
 
 def units_of(tmp_path: Path, body: str) -> dict[str, tuple[str, str, str]]:
@@ -47,13 +42,8 @@ def units_of(tmp_path: Path, body: str) -> dict[str, tuple[str, str, str]]:
         ("from 100 200 people", False, "from 100 200 people"),
         ("in  2019  and  2020", True, "in 2019 and 2020"),
         ("2/18 20-09860", False, "2/18 20-09860"),
-        pytest.param("1/2 20-09860", False, "1/2 20-09860", marks=pytest.mark.xfail(strict=True, reason=_FOOTER)),
-        pytest.param(
-            "20-09860 (E) 030820 2/12",
-            False,
-            "20-09860 (E) 030820 2/12",
-            marks=pytest.mark.xfail(strict=True, reason=_FOOTER),
-        ),
+        ("1/2 20-09860", False, "1/2 20-09860"),  # a lone digit of a footer is not glued to the job number
+        ("20-09860 (E) 030820 2/12", False, "20-09860 (E) 030820 2/12"),
     ],
 )
 def test_clean_line_ocr(raw, double_spaced, expected):
@@ -182,16 +172,7 @@ def test_stray_marks_and_spacing(text, ocr, expected):
         ("the Levant1 and", 2, "the Levant1 and"),
         ("paragraph 4 of resolution 2462 (2019)", 4, "paragraph 4 of resolution 2462 (2019)"),
         ("the COVID-19 pandemic", 19, "the COVID-19 pandemic"),
-        pytest.param(
-            "the G20 summit",
-            20,
-            "the G20 summit",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="README: footnote numbers glued to words are removed, but a word with a real "
-                "number (G20) on a page with footnote 20 loses it too",
-            ),
-        ),
+        ("the G20 summit", 20, "the G20 summit"),  # a name with a number (G20, COP28) keeps it
     ],
 )
 def test_reference_marks(line, mark, expected):
@@ -207,17 +188,14 @@ def test_reference_marks(line, mark, expected):
     [
         (["United Nations S/2020/754", "Security Council"], "S/2020/754"),
         (["Security Council", "S/RES/2768 (2025)"], "S/RES/2768 (2025)"),
-        pytest.param(
-            ["s/2020/754"],
-            "S/2020/754",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "find_symbol upper-cases a symbol printed in lower case (OCR), but _SYMBOL only matches capitals, "
-                    "so that branch is unreachable and the document is named after its file"
-                ),
-            ),
-        ),
+        (["s/2020/754"], "S/2020/754"),  # OCR lower case
+        (["United Nations System  CEB/2025/4"], "CEB/2025/4"),  # a longer masthead
+        (["Организация Объединенных Наций  CEDAW/C/CAF/CO/6"], "CEDAW/C/CAF/CO/6"),  # another script
+        (["A/39/36I"], "A/39/361"),  # OCR: I for 1
+        (["S/2O20/754"], "S/2020/754"),  # OCR: O for 0
+        (["United Nations S /2020/ 754"], "S/2020/754"),  # OCR: spaces
+        (["United Nations A/79/796-S/2025/105"], "A/79/796-S/2025/105"),  # a joint symbol, whole
+        (["see https://undocs.org/S/2020/754"], None),
         (["E/C.20/2025/11"], "E/C.20/2025/11"),
         (["Security Council", "Distr.: General", "1 May 2099"], None),
         (["UN/DESA and/or others"], None),
@@ -442,7 +420,7 @@ def test_sections(tmp_path, body, sections):
             "under review.",
             "I. Introduction / Coordination with the African Union and the League of Arab States",
         ),
-        pytest.param(
+        (  # a long heading (over 160 characters) is not glued to the paragraph before it
             f"I. Introduction\n\n1. {FILLER}\n\n"
             + "Coordination with "
             + " and ".join(["the African Union"] * 10)
@@ -450,11 +428,6 @@ def test_sections(tmp_path, body, sections):
             "1",
             "under review.",
             "I. Introduction",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="README: a heading between two numbered paragraphs is never "
-                "glued to the first, however long; one over 160 characters is",
-            ),
         ),
     ],
 )
@@ -602,7 +575,7 @@ def test_roman(numeral, value):
     [
         ("1/12\n20-09860", "20-09860 (E) 030820\n2/12\n*2009860*"),
         ("11/12 20-09860", "20-09860 12/12"),
-        pytest.param("1/2 20-09860", "20-09860 (E) 030820 2/2", marks=pytest.mark.xfail(strict=True, reason=_FOOTER)),
+        ("1/2 20-09860", "20-09860 (E) 030820 2/2"),
     ],
 )
 def test_ocr_page_furniture_and_footnote(tmp_path, footer1, footer2):

@@ -140,10 +140,9 @@ def test_gold_questions_meet_the_retrieval_bar(index):
         "What do jail authorities do to keep convicted militants from winning over the rest of the people behind bars?"
     )
     assert searcher.search(question, k=1, doc="S/2020/754")[0].unit.para == "58"
-    searcher.settings = settings.model_copy(update={"rerank_depth": 0})
-    assert searcher.search(question, k=1, doc="S/2020/754")[0].unit.para != "58"
+    unranked = settings.retrieval.model_copy(update={"rerank_depth": 0})
+    assert searcher.search(question, k=1, doc="S/2020/754", params=unranked)[0].unit.para != "58"
     # a question naming a section is answered from that section (¶106 of the conclusions ranked first before)
-    searcher.settings = settings
     question = "What does the section on strategic and policy responses say about corruption?"
     assert searcher.search(question, k=1, doc="S/2020/754")[0].unit.para == "27"
 
@@ -155,7 +154,7 @@ def test_extractive_answers_meet_the_bar(index):
     from rag.embed import ModelEmbedder
     from rag.evaluate import DEFAULT_GOLD, load_gold, run_questions, summarise
     from rag.library import open_searcher
-    from rag.settings import Settings
+    from rag.settings import Answering, Settings
 
     settings = Settings(index=index)
     searcher = open_searcher(settings=settings, embedder=ModelEmbedder(), progress=False)
@@ -164,8 +163,10 @@ def test_extractive_answers_meet_the_bar(index):
     assert report["key_facts"] >= 0.75 and report["citation_precision"] >= 0.90, report
     assert report["unanswerable_refused"] >= 0.80 and report["false_refusals"] <= 0.10, report
     assert report["unretrieved_citations"] == 0
-    searcher.settings = settings.model_copy(update={"answer_min_evidence": 0, "answer_min_margin": 0})
-    ungated = summarise(run_questions(gold, searcher=searcher, generator=None, depth=5, progress=False))
+    ungated_rules = Answering(min_evidence=0, min_margin=0)
+    ungated = summarise(
+        run_questions(gold, searcher=searcher, generator=None, depth=5, progress=False, rules=ungated_rules)
+    )
     assert ungated["citation_precision"] < report["citation_precision"]
 
 

@@ -1,0 +1,108 @@
+"""The index's data as search reads it: units, their vectors (whole and per sentence), token vectors
+and BM25 statistics of the library and of each document. Built once per loaded index; read-only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from rag.errors import BadInput
+from rag.lexical import Lexical
+from rag.sentences import split_sentences
+from rag.store import Snapshot
+from rag.types import Unit
+
+
+@lru_cache(maxsize=100_000)
+def views(unit: Unit) -> tuple[str, ...]:
+    """The texts a unit is embedded as: the whole unit and, when it has several, each sentence
+    (a question often matches one sentence better than a long paragraph's average)."""
+    sentences = split_sentences(unit.text)
+    return (unit.text, *sentences) if len(sentences) > 1 else (unit.text,)
+
+
+def lexical_text(unit: Unit) -> str:
+    """The words BM25 matches a unit by: its text and the words of its section heading."""
+    return f"{unit.section} {unit.text}"
+
+
+def doc_key(doc: str) -> str:
+    """A document id compared without case or spaces ("s/res/2768(2025)" finds "S/RES/2768 (2025)")."""
+    return doc.replace(" ", "").upper()
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What one search may return: all units, or those of a few documents (rows of the index)."""
+
+    units: np.ndarray | None  # unit rows allowed; None: all
+    views: np.ndarray | None  # vector rows allowed; None: all
+    lexical: Lexical  # the BM25 statistics to rank with (one document's own when one is searched)
+
+
+class Indexed:
+    """A loaded index's units, vectors and statistics, and the lookups search needs."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.units, self.documents = snapshot.units, snapshot.documents
+        self.owners, self.vectors = snapshot.owners, snapshot.vectors
+        order = np.argsort(self.owners, kind="stable")  # view rows grouped by unit, whole unit first
+        bounds = np.searchsorted(self.owners[order], np.arange(len(self.units) + 1))
+        self.unit_views = [order[bounds[u] : bounds[u + 1]] for u in range(len(self.units))]
+        self.row_of = {(u.doc, u.para): i for i, u in enumerate(self.units)}
+        # token document frequencies, for weighting a question's words by rarity in the library
+        df = np.bincount(
+            np.concatenate(
+                [np.unique(snapshot.unit_tokens(u)[0]) for u in range(len(self.units))] or [np.zeros(0, np.int32)]
+            ).astype(np.int64)
+        )
+        self.token_idf = np.log(1 + (len(self.units) - df + 0.5) / (df + 0.5))
+        self.unseen_idf = float(np.log(1 + (len(self.units) + 0.5) / 0.5))
+        unit_rows: dict[str, list[int]] = defaultdict(list)
+        for i, unit in enumerate(self.units):
+            unit_rows[doc_key(unit.doc)].append(i)
+        self.unit_rows = {doc: np.array(r, dtype=np.int64) for doc, r in unit_rows.items()}
+        # BM25 statistics of the whole library, and of each document for searches within one document
+        self.lexical = Lexical([lexical_text(u) for u in self.units])
+        self.doc_lexical = {
+            doc: Lexical([lexical_text(self.units[i]) for i in rows]) for doc, rows in self.unit_rows.items()
+        }
+        view_rows: dict[str, list[int]] = defaultdict(list)
+        for row, owner in enumerate(self.owners):
+            view_rows[doc_key(self.units[owner].doc)].append(row)
+        self.view_rows = {doc: np.array(view_rows[doc], dtype=np.int64) for doc in self.unit_rows}
+
+    def scope(self, doc: str | Sequence[str] | None) -> Scope:
+        """The rows a search within `doc` (one document id, a few, or None: all) may return."""
+        if doc is None:
+            return Scope(None, None, self.lexical)
+        docs = [doc] if isinstance(doc, str) else list(doc)
+        if not docs:
+            raise BadInput("no documents chosen to search")
+        keys = [doc_key(d) for d in docs]
+        if unknown := [d for d, key in zip(docs, keys, strict=True) if key not in self.unit_rows]:
+            raise BadInput(f"no document {unknown[0]!r} in the index; `rag docs` lists them")
+        return Scope(
+            np.concatenate([self.unit_rows[key] for key in keys]),
+            np.concatenate([self.view_rows[key] for key in keys]),
+            self.doc_lexical[keys[0]] if len(keys) == 1 else self.lexical,
+        )
+
+    def unmentioned(self, words: Sequence[str], doc: str | Sequence[str] | None = None) -> list[str]:
+        """Those of `words` that no unit (of `doc`, when given: one document or a few) holds."""
+        docs = [] if doc is None else [doc] if isinstance(doc, str) else list(doc)
+        lexicals = [self.doc_lexical.get(doc_key(d), self.lexical) for d in docs] or [self.lexical]
+        return [w for w in words if not any(lexical.mentions(w) for lexical in lexicals)]
+
+    def sentences(self, unit: Unit) -> list[tuple[str, np.ndarray]]:
+        """The sentences of an indexed unit with their stored vectors."""
+        rows = self.unit_views[self.row_of[(unit.doc, unit.para)]]
+        texts = views(unit)
+        if len(texts) > 1:
+            return list(zip(texts[1:], self.vectors[rows[1:]], strict=True))
+        return [(unit.text, self.vectors[rows[0]])]
