@@ -136,7 +136,15 @@ def sweep_file(path: Path, settings: Settings) -> Row:
     except RagError as exc:
         seconds = time.perf_counter() - start
         return Row(
-            path.name, "", 0, "—", shown_check, not check, 0, round(seconds, 2), str(exc).split(": ", 1)[-1][:80]
+            path.name,
+            "",
+            0,
+            "—",
+            shown_check,
+            not check,
+            0,
+            round(seconds, 2),
+            str(exc).replace(repr(str(path)), repr(path.name))[:100],
         )
     seconds = time.perf_counter() - start
     runs = found_runs(parsed.units)

@@ -47,6 +47,8 @@ _NUMBER = re.compile(
 # "Few States reported …" answers "how many States …" too, when the counted noun follows the word
 _QUANTIFIER = re.compile(r"few|several|many|most|numerous|all|no|none", re.I)
 _PEOPLE = terms("people persons individuals")  # counted people may be called any of these
+_PLURAL = re.compile(r"[^su]s$|ies$", re.I)
+_IRREGULAR = frozenset({"people", "children", "men", "women", "staff", "personnel", "police", "military"})
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:million|billion)?\s?(?:dollars|euros|USD)\b|\bUS\$")
 _DATE = re.compile(rf"\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b")
@@ -86,7 +88,10 @@ def expected(question: str) -> Expectation | None:
             if _STOP.match(word):
                 break
             words.append(word)
-        counted = terms(" ".join(words))
+        # what is counted are the phrase's plural nouns ("ISIL fighters remain": fighters, not "remain",
+        # which a camp's "individuals … remained stranded" would match; "countries and UN entities": both)
+        heads = [w for w in words if _PLURAL.search(w) or w.lower() in _IRREGULAR]
+        counted = terms(" ".join(heads or words))
         return Expectation("count", counted | _PEOPLE if counted & _PEOPLE else counted)
     if _DATE_Q.search(question):
         return Expectation("date")

@@ -16,6 +16,7 @@ from rag.types import Citation, Hit, Sentence
 # [S/2020/754 ¶23], also the forms small models write: [S/2020/754, para. 23], [S/2020/754 paragraph 23]
 MARKER = re.compile(r"\[\s*([A-Z][^\[\]]*?)[\s,]*(?:¶|paras?\.?|paragraphs?)\s*([A-Za-z]*\d+(?:\.\d+)?)\s*\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NEGATION = re.compile(r"\b(?:no|not|never|none|nor|neither|nobody|nothing|cannot|without)\b|n[’']t\b", re.I)
 _REFUSAL = re.compile(
     r"\b(?:do(?:es)? not (?:say|mention|contain|specify|state|provide|answer|address)"
     r"|no information|not (?:mentioned|stated|specified|provided)"
@@ -27,14 +28,24 @@ SHIPPED = Answering()  # the answering rules as shipped (rag/settings.py)
 
 def support(sentence: str, text: str, *, min_words: int = SHIPPED.min_claim_words) -> float:
     """How well `text` supports `sentence`: the share of the sentence's content words it contains,
-    and 0 when the sentence states a number that the text does not, or has under `min_words` content words."""
+    and 0 when the sentence states a number that the text does not, negates where the text never does
+    ("No State adopted a road map" against a paragraph on a State that did), or has under `min_words`
+    content words."""
     numbers = set(_NUMBER.findall(sentence))
     if numbers - set(_NUMBER.findall(text)):
+        return 0.0
+    if _negations(sentence) - _negations(text):
         return 0.0
     words = terms(sentence)
     if len(words) < min_words:  # "HACKED." or "Yes." is no claim a paragraph can be checked against
         return 0.0
     return len(words & terms(text)) / len(words)
+
+
+def _negations(text: str) -> set[str]:
+    """The negating words of `text` ("n't" and "cannot" counted as "not")."""
+    found = {m.lower().replace("’", "'") for m in _NEGATION.findall(text)}
+    return {"not" if word in {"n't", "cannot"} else word for word in found}
 
 
 def is_refusal(sentence: str) -> bool:

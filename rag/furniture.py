@@ -11,7 +11,8 @@ from rag.rules import RULES
 
 # A job number of any UN office: "25-09397", "GE.25-08796", with the language letter "(E)".
 _JOB = re.compile(r"(?<![\w/.-])((?:[A-Z]{1,3}\.)?\d{2}-\d{5})(?![\w/-])")
-_OCR_KEY = str.maketrans({"i": "l", "1": "l", "|": "l", "!": "l", "q": "g", "0": "o"})
+# letters OCR reads for digits, compared as those digits ("A/39/36I" and "A/39/361" and "Page 10")
+_OCR_KEY = str.maketrans({"i": "1", "l": "1", "|": "1", "!": "1", "o": "0", "q": "g"})
 _PART_HEADING = re.compile(r"(?i)(?:annex|appendix|enclosure|attachment)\b.*")
 
 
@@ -71,7 +72,11 @@ def learn(pages: list[list[str]]) -> Furniture:
             if m and (printed := m.group(1) or m.group(2)):
                 offsets[number - int(printed)] += 1
     need = max(RULES.furniture_min_pages, RULES.furniture_page_share * len(pages))
-    repeated = frozenset(k for k, n in counts.items() if n >= need and k.strip("#"))
+    # a line of numbers only ("17/20", "2025/1") is never learned: counters and job numbers have their
+    # own patterns, and a decision's number must not be taken for one ("/..." is learned)
+    repeated = frozenset(
+        k for k, n in counts.items() if n >= need and k.strip("#") and ("#" not in k or re.search(r"[^\W\d_]", k))
+    )
     # a job number is the document's own when it recurs on pages (or heads a one- or two-page document)
     own = tuple(j for j, n in job_pages.items() if n >= min(2, len(pages)) or (n and len(pages) <= 2))
     offset = offsets.most_common(1)[0][0] if offsets else 0

@@ -6,11 +6,12 @@ import re
 
 _PAGE_BLOCK = re.compile(r"p(\d+)\.(\d+)")
 # a paragraph in a part that restarts its numbering: "annex-I.3", "annex-II.decision-1.pp2"
-_IN_PART = re.compile(
-    r"((?:annex|appendix|enclosure|attachment|decision|draft-decision|intersessional-decision"
-    r"|resolution|draft-resolution)(?:-[^.]+)?(?:\.(?:annex|appendix|enclosure|attachment|decision|draft-decision"
-    r"|intersessional-decision|resolution|draft-resolution)(?:-[^.]+)?)*)\.(\d+|pp\d+)"
+# … or in a text a body paragraph introduces: "para-11.draft-resolution.5"; a compilation's contribution
+_KINDS = (
+    r"(?:annex|appendix|enclosure|attachment|decision|draft-decision|intersessional-decision"
+    r"|resolution|draft-resolution|contribution)(?:-[^.]+)?"
 )
+_IN_PART = re.compile(rf"((?:para-\d+|{_KINDS})(?:\.{_KINDS})*)\.(\d+|pp\d+)")
 _TWO_WORDS = ("draft-", "intersessional-")
 
 
@@ -34,6 +35,8 @@ def label(doc: str, para: str) -> str:
 
 
 def _part(slug: str) -> str:
+    if slug.startswith("para-"):
+        return f"para. {slug[5:]}"
     kind, _, name = slug.partition("-") if not slug.startswith(_TWO_WORDS) else _two_words(slug)
     return f"{kind.replace('-', ' ')} {name}".strip()
 

@@ -12,12 +12,17 @@ _SYMBOL = re.compile(r"[A-Z]{1,6}(?:/[A-Za-z0-9.\-]+)+(?: \(\d{4}\))?")
 _SYMBOL_AT_END = re.compile(r"(?:[^\W\d_][^\W\d_ ]*\s+)*?([A-Za-z]{1,6}(?:\s?/\s?[A-Za-z0-9.\-]+)+(?: \(\d{4}\))?)\.?")
 # OCR confusions inside a symbol's numbers: "A/39/36I" is A/39/361, "S/2O20/754" is S/2020/754
 _OCR_DIGITS = str.maketrans({"I": "1", "l": "1", "L": "1", "|": "1", "O": "0", "o": "0"})
-_JOB = re.compile(r"(?:\d{1,4}/\d{1,4} )?\d{2}-\d{5}(?: ?\([A-Z]\))?(?: \d{6})?(?: \d{1,4}/\d{1,4})?")
+# a job number line of any office ("20-09860 (E) 030820", "GE.25-05965 (E)"), digits OCR-misread as
+# letters tolerated ("84-I7984 1304q (E)")
+_JOB = re.compile(
+    r"(?:\d{1,4}/\d{1,4} )?(?:[A-Z]{1,3}\.)?\d{2}-\d{5}(?: ?\([A-Z]\))?(?: \d{6})*(?: \d{1,4}/\d{1,4})?"
+    r"|\d{2}-(?=[\dIl]*\d)[\dIl]{5}(?: [\dIlOoq]{5,6})?(?: ?\([A-Z]\))?"
+)
 _COUNTER = re.compile(r"\d{1,4}/\d{1,4}")
 _BARCODE = re.compile(r"\*\d{5,}\*|[lIi1|!]{12,}")
 _SEPARATOR = re.compile(r"_{5,}")
 _PARAGRAPH_START = re.compile(r"(\d{1,3}) ?\.\s+[A-Z“(]")
-_FOOTNOTE_START = re.compile(r"(?:(\d{1,3})|[\^*'’])\s+(\S.*)")
+_FOOTNOTE_START = re.compile(r"(?:(\d{1,3})/?|[\^*'’])\s+(\S.*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +142,7 @@ def split_page(lines: list[Line], symbol: str | None, next_fn: int, *, ocr: bool
     """Separate one page into body lines and footnotes, dropping furniture.
 
     A footnote area starts at a separator rule; OCR text, which loses the rule, gets its footnotes
-    from the blocks at the foot of the page. `next_fn` is the number the next footnote would carry.
+    from the blocks at the foot of the page. `next_fn` is the printed number the next footnote would carry.
     """
     separator = next((i for i, ln in enumerate(lines) if _SEPARATOR.fullmatch(ln.text)), None)
     if separator is not None:
@@ -145,21 +150,59 @@ def split_page(lines: list[Line], symbol: str | None, next_fn: int, *, ocr: bool
         area = [ln for ln in lines[separator + 1 :] if ln.text and not is_furniture(ln.text, symbol)]
         return body, _footnotes_after_separator(area, next_fn)
     if not ocr:
-        return [ln for ln in lines if not is_furniture(ln.text, symbol)], []
+        body = [ln for ln in lines if not is_furniture(ln.text, symbol)]
+        start = _unruled_notes_start(body, next_fn)
+        if start is None:
+            return body, []
+        area = [ln for ln in body[start:] if ln.text]
+        return body[:start], _footnotes_after_separator(area, next_fn)
     return _footnotes_at_page_end(lines, symbol)
+
+
+_NOTE_MARK = re.compile(r"(\d{1,3})(/?) +\S")
+
+
+def _unruled_notes_start(body: list[Line], next_fn: int) -> int | None:
+    """Where the footnotes of a PDF page without a separator rule begin, if it has any: a run of lines
+    at the foot of the page whose notes are numbered on from the document's last footnote (`next_fn`,
+    or 1 where an annex restarts them), the first after a gap, or marked in the older style "1/" (A/48/653),
+    with body text before them."""
+    texts = [ln.text for ln in body]
+    last = max((i for i, t in enumerate(texts) if t), default=-1)
+    for start in range(last, 0, -1):
+        m = _NOTE_MARK.match(texts[start])
+        if m is None or int(m.group(1)) not in (next_fn, 1) or re.match(r"\d{1,3} ?\.", texts[start]):
+            continue
+        slash = m.group(2)
+        gap = not texts[start - 1]
+        if not (gap or slash) or not any(texts[:start]):
+            continue
+        expected, ok = int(m.group(1)) + 1, True
+        for t in texts[start + 1 : last + 1]:
+            n = _NOTE_MARK.match(t)
+            if n and n.group(2) == slash and int(n.group(1)) == expected:
+                expected += 1
+            elif re.match(r"\d{1,3} ?\. ", t):
+                ok = False
+                break
+        if ok:
+            return start
+    return None
 
 
 def _footnotes_after_separator(area: list[Line], next_fn: int) -> list[Footnote]:
     indented = any(ln.indent for ln in area)
     notes: list[tuple[int | None, list[str]]] = []
     continued: list[str] = []  # lines before the first mark: a footnote carried over a page break
+    last = next_fn - 1  # the printed number of the footnote before
     for ln in area:
         m = _FOOTNOTE_START.fullmatch(ln.text)
         mark = int(m.group(1)) if m and m.group(1) else None
-        # numbering runs on through the document and restarts at 1 in an annex
-        expected = mark is None or mark in (next_fn + len(notes), 1)
+        # numbering runs on through the document and restarts at 1 in an annex (and runs on from there)
+        expected = mark is None or mark in (last + 1, 1)
         if m and expected and (ln.indent or not indented):
             notes.append((mark, [m.group(2)]))
+            last = mark if mark is not None else last + 1
         else:
             (notes[-1][1] if notes else continued).append(ln.text)
     page = area[0].page if area else 0
@@ -225,6 +268,7 @@ def strip_reference_marks(body: list[Line], marks: list[tuple[int, int]]) -> lis
             rf"(?<=[^\W\d_][^\W\d_A-Z])({n})(?=[\s,.;:)”’]|$)",  # "Levant1", "threat4"; not "G20"
             rf"(?<=[”’\"\)\]])({n})(?=[\s,.;:]|$)",  # "“Da’esh”)2"
             rf"(?<=[^\W\d_][.,;:]) {{0,2}}({n})(?= |$)",  # "report. 3 It", "structures, 5  Da’esh"
+            rf"(?<=\S) ({n}/)(?=[\s,.;:]|$)",  # the older style: "relating to the item, 5/"
         )
         for pattern in patterns:
             hit = next(((i, m) for i, t in enumerate(lines) if (m := re.search(pattern, t))), None)

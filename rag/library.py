@@ -15,7 +15,7 @@ from rag import store
 from rag.embed import Embedder, Tokens
 from rag.errors import BadInput, RagError
 from rag.indexed import doc_key, views
-from rag.parse import PARSER_VERSION, SUPPORTED, parse_file
+from rag.parse import PARSER_VERSION, SUPPORTED, is_pdf, parse_file
 from rag.retrieve import Searcher
 from rag.settings import Settings
 from rag.store import Snapshot
@@ -42,7 +42,9 @@ def expand(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED))
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and (p.suffix.lower() in SUPPORTED or is_pdf(p)))
+            )
         else:
             files.append(path)
     return files

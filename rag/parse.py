@@ -22,20 +22,21 @@ from rag.layout import (
     strip_reference_marks,
 )
 from rag.pdf import is_pdf, read_pdf
-from rag.repair import clean_line, finish, is_double_spaced, join_lines, vocabulary
+from rag.repair import clean_line, finish, is_double_spaced, join_lines, repair_paragraph_numbers, vocabulary
 from rag.rules import RULES
 from rag.segment import segment
 from rag.settings import Settings
 from rag.textfile import read_text
 from rag.types import Document, Parsed, Unit
 
-PARSER_VERSION = 3  # bump when units change for the same file: re-ingest then re-parses it
+PARSER_VERSION = 4  # bump when units change for the same file: re-ingest then re-parses it
 TEXT_SUFFIXES = {".txt", ".text"}
 SUPPORTED = TEXT_SUFFIXES | {".pdf"}
 _MASTHEAD = re.compile(
     r"(?:United Nations|Nations Unies|Security Council|General Assembly|Economic and Social Council"
     r"|Distr\.?:.*|Original:.*|Limited|General|\d{1,2} [A-Z][a-z]+ \d{4}|\[\d{1,2} [A-Z][a-z]+ \d{4}\])"
 )
+_ODS_MISSING = re.compile(r"document you are looking for does not exist in the Official Document System", re.I)
 _DATE = re.compile(
     r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October"
     r"|November|December) \d{4}"
@@ -68,11 +69,22 @@ def parse_file(path: Path, *, settings: Settings, password: str | None = None) -
         pages, ocr, warnings = [text], True, list(notes)
     else:
         raise BadInput(f"{str(path)!r} is not a supported file type; give a .pdf or .txt file")
+    if _is_ods_placeholder(pages):
+        raise BadInput(
+            f"{str(path)!r} is the UN document system's 'document does not exist' page, not a document;"
+            " download the document again under its symbol"
+        )
     data = path.read_bytes()
     parsed = parse_pages(pages, ocr=ocr, stem=path.stem, source=str(path), sha256=hashlib.sha256(data).hexdigest())
     if not parsed.units:
         raise NoText(f"{str(path)!r} contains no text")
     return Parsed(parsed.document, parsed.units, tuple(warnings) + parsed.warnings)
+
+
+def _is_ods_placeholder(pages: list[str]) -> bool:
+    # ODS serves this one-page notice, as a PDF, for a symbol it does not hold
+    text = " ".join(" ".join(pages[:2]).split())
+    return len(pages) <= 2 and len(text) < 600 and _ODS_MISSING.search(text) is not None
 
 
 def parse_pages(pages: list[str], *, ocr: bool, stem: str, source: str = "", sha256: str = "") -> Parsed:
@@ -92,7 +104,8 @@ def parse_pages(pages: list[str], *, ocr: bool, stem: str, source: str = "", sha
     footnotes: list[Footnote] = []
     for number, page_lines in enumerate(cleaned, start=1):
         lines = [Line(number, _unfurnished(t, number, symbol, furniture), indent=ind) for t, ind in page_lines]
-        page_body, notes = split_page(lines, symbol, len(footnotes) + 1, ocr=ocr)
+        printed = footnotes[-1].mark if footnotes and footnotes[-1].mark is not None else len(footnotes)
+        page_body, notes = split_page(lines, symbol, printed + 1, ocr=ocr)
         page_body = in_number_order(page_body)
         first = len(footnotes) + 1 - (1 if notes and notes[0].continues and footnotes else 0)
         marks = [(n.mark, first + k) for k, n in enumerate(notes) if n.mark is not None]
@@ -102,6 +115,10 @@ def parse_pages(pages: list[str], *, ocr: bool, stem: str, source: str = "", sha
                 footnotes[-1] = replace(footnotes[-1], lines=footnotes[-1].lines + note.lines)
             else:
                 footnotes.append(replace(note, continues=False))
+    body = [
+        Line(ln.page, t, ln.indent)
+        for ln, t in zip(body, repair_paragraph_numbers([ln.text for ln in body]), strict=True)
+    ]
     vocab = vocabulary("\n".join([*(ln.text for ln in body), *(" ".join(f.lines) for f in footnotes)]))
     doc = symbol or stem
     seg = segment(body, doc=doc, ocr=ocr, vocab=vocab)

@@ -10,11 +10,11 @@ from typing import Protocol
 from rag.answer_type import Expectation, expected, holds, names
 from rag.cite import render, verify
 from rag.extractive import extract
-from rag.prompts import messages
+from rag.prompts import messages, resolve_keys
 from rag.retrieve import Searcher
 from rag.sentences import split_sentences
 from rag.settings import Answering
-from rag.types import Answer, Citation, Hit, Sentence
+from rag.types import Answer, Citation, Hit, Sentence, Unit
 
 REFUSAL = "The documents do not say."
 UNCLEAR = "The documents do not clearly say: no paragraph stands out."
@@ -84,24 +84,30 @@ def answer(
     unknown = searcher.data.unmentioned(names(question), doc)
     # The extractive backend answers only when a paragraph stands out (an LLM reads all of them, and
     # its sentences are verified). With reranking off there are no evidence scores to compare.
-    clear = (
-        generator is not None
-        or not searcher.params.rerank_depth
-        or stands_out(hits, min_evidence=rules.min_evidence, min_margin=rules.min_margin)
+    evident = not searcher.params.rerank_depth or stands_out(
+        hits, min_evidence=rules.min_evidence, min_margin=rules.min_margin
     )
+    clear = generator is not None or evident
     expectation = expected(question)
     hits = hits[:k]
     searched = time.perf_counter()
     dropped: list[str] = []
     sentences: list[Sentence] = []
+    quoted = False
     refusal = decide(unknown=unknown, clear=clear, sentences=None, expectation=expectation)
     if refusal is None:
         if generator is None:
             sentences = extract(question, hits, searcher, expectation, rules)
         else:
-            sentences, dropped = _generate(question, hits, generator, on_sentence, expectation, rules)
+            texts = [excerpt(question, h.unit, searcher, rules.llm_excerpt_chars) for h in hits]
+            sentences, dropped, declined = _generate(question, hits, texts, generator, on_sentence, expectation, rules)
+            # Nothing the model wrote could be verified, and it did not say the documents are silent: the
+            # paragraph that answers is quoted instead, as the extractive backend would (and under its gate).
+            quoted = not sentences and not declined and evident
+            if quoted:
+                sentences = extract(question, hits, searcher, expectation, rules)
         refusal = decide(unknown=unknown, clear=clear, sentences=sentences, expectation=expectation)
-        if refusal is None and generator is None and on_sentence:
+        if refusal is None and on_sentence and (generator is None or quoted):
             for sentence in sentences:
                 on_sentence(sentence)
     done = time.perf_counter()
@@ -139,21 +145,45 @@ def answer(
     )
 
 
+def excerpt(question: str, unit: Unit, searcher: Searcher, budget: int) -> str:
+    """What an LLM is shown of `unit`: its whole text when short, else its sentences that best answer
+    `question`, in reading order, within `budget` characters ("…" where text is left out). Prompt
+    reading is most of a small local model's time; the verifier still checks against the whole unit."""
+    if len(unit.text) <= budget:
+        return unit.text
+    scored = searcher.sentence_scores(question, unit)
+    keep: set[int] = set()
+    used = 0
+    for i in sorted(range(len(scored)), key=lambda i: -scored[i][2]):
+        if keep and used + len(scored[i][0]) > budget:
+            continue
+        keep.add(i)
+        used += len(scored[i][0]) + 1
+    parts, last = [], -1
+    for i in sorted(keep):
+        parts.append(("… " if i != last + 1 else "") + scored[i][0])
+        last = i
+    return " ".join(parts) + (" …" if last != len(scored) - 1 else "")
+
+
 def _generate(
-    question, hits, generator: Generator, on_sentence, expectation, rules: Answering
-) -> tuple[list[Sentence], list[str]]:
-    """Stream the model's reply, verifying each sentence as soon as it is complete. When the question asks
-    for a kind of answer (a number, a date…), sentences are held back until one gives it: an answer
-    refused for lacking it has streamed nothing. (A model's own "the documents do not say" is never
-    kept: with nothing else supported, the answer is refused.)"""
+    question, hits, texts, generator: Generator, on_sentence, expectation, rules: Answering
+) -> tuple[list[Sentence], list[str], bool]:
+    """Stream the model's reply, verifying each sentence as soon as it is complete: the verified
+    sentences, the dropped ones, and whether the model said the documents do not answer. When the
+    question asks for a kind of answer (a number, a date…), sentences are held back until one gives it:
+    an answer refused for lacking it has streamed nothing. (A model's own "the documents do not say" is
+    never kept: with nothing else supported, the answer is refused.)"""
     kept: list[Sentence] = []
     dropped: list[str] = []
     streamed = 0
     buffer = ""
+    declined = False
 
     def check(text: str) -> None:
-        nonlocal streamed
-        sentences, lost, _ = verify(text, hits, rules)
+        nonlocal streamed, declined
+        sentences, lost, said_no = verify(resolve_keys(text, hits), hits, rules)
+        declined = declined or said_no
         dropped.extend(lost)
         for sentence in sentences:
             kept.append(sentence)
@@ -163,7 +193,7 @@ def _generate(
                 streamed = len(kept)
 
     received = 0
-    for piece in generator.stream(messages(question, hits)):
+    for piece in generator.stream(messages(question, hits, texts)):
         received += len(piece)
         if received > MAX_REPLY_CHARS:  # a backend that ignores its token limit must not run on forever
             break
@@ -174,4 +204,4 @@ def _generate(
             buffer = parts[-1] + buffer[len(buffer.rstrip()) :]  # keep the space before the next piece
     if buffer.strip():
         check(buffer)
-    return kept, dropped
+    return kept, dropped, declined

@@ -92,3 +92,34 @@ def _fix_misread_letters(text: str, vocab: Counter[str]) -> str:
         return word
 
     return _WORD.sub(fix, text)
+
+
+# a paragraph number as OCR may misread it at a line start: "l." for 1, "2O." for 20, "20-" for "20."
+_MISREAD_START = re.compile(r"([0-9lI|O]{1,3}) ?[.,\-] +(?=\S)")
+_CLEAN_START = re.compile(r"(\d{1,3}) ?\. +(?=\S)")
+_OCR_NUMBER = str.maketrans({"l": "1", "I": "1", "|": "1", "O": "0"})
+
+
+def repair_paragraph_numbers(lines: list[str]) -> list[str]:
+    """Paragraph numbers misread by OCR at line starts ("l." for 1., "20-" for 20.), repaired only where
+    the clean numbers around prove them: the nearest clean number before is one less (or there is none
+    and it reads 1) and the nearest clean number after is one more (or there is none)."""
+    clean = [(i, int(m.group(1))) for i, t in enumerate(lines) if (m := _CLEAN_START.match(t))]
+    out = list(lines)
+    for i, text in enumerate(lines):
+        m = _MISREAD_START.match(text)
+        if m is None or _CLEAN_START.match(text) or not re.search(r"[0-9lI]", m.group(1)):
+            continue
+        digits = m.group(1).translate(_OCR_NUMBER)
+        if not digits.isdigit() or digits.startswith("0"):
+            continue
+        value = int(digits)
+        before = next((n for j, n in reversed(clean) if j < i), None)
+        after = next((n for j, n in clean if j > i), None)
+        if (
+            (before == value - 1 or (before is None and value == 1))
+            and after in (value + 1, None)
+            and (before, after) != (None, None)
+        ):
+            out[i] = f"{value}. {text[m.end() :]}"
+    return out

@@ -27,6 +27,7 @@ from rag.types import Document, Hit, Unit
 
 __all__ = ["QUESTION_WORDS", "Searcher", "doc_key", "views"]
 
+_ASKS_RECOMMENDATION = re.compile(r"\brecommend", re.I)
 _NAMES_SECTION = re.compile(r"\b(?:section|chapter|heading)s?\b", re.I)
 _NUMBERING = re.compile(r"\b[IVXLC]+\.(?:[A-Z]\b)?|\b[A-Z]\.(?=\s)")  # "II.B", "IV.", "A."
 # Words of a question that say what kind of answer is wanted, not what it is about: left out of the word match.
@@ -205,7 +206,11 @@ class Searcher:
         )
 
     def _section_match(self, question: str, rows: Sequence[int]) -> np.ndarray:
-        """For a question that names a section: the share of each unit's heading words the question holds."""
+        """For a question that names a section: the share of each unit's heading words the question holds.
+        A question asking what is recommended names the recommendations: units under a heading that
+        says so match in full ("What does the Secretary-General recommend about…")."""
+        if _ASKS_RECOMMENDATION.search(question):
+            return np.array([float(bool(_ASKS_RECOMMENDATION.search(self.units[row].section))) for row in rows])
         if not _NAMES_SECTION.search(question):
             return np.zeros(len(rows))
         asked = terms(question)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag.layout import Line
 from rag.repair import REF_TOKEN, finish, join_lines
@@ -19,10 +19,9 @@ _CHAPTER_WORD = re.compile(r"Chapter ([IVXL]+)")
 _LETTER = re.compile(r"([A-Z])\.\s+(\S.*)")
 _ANNEX = re.compile(r"(?:Annex|Appendix|Enclosure|ANNEX|APPENDIX|ENCLOSURE)(?: [IVXL]+| \d+)?")
 _TOC = re.compile(r".*(?:\.\s?){4,}\s*\d+")
-_COUNCIL = re.compile(
-    r"The (?:Security Council|General Assembly|Human Rights Council|Economic and Social Council"
-    r"|[A-Z][\w ]{2,60}(?:Council|Assembly|Conference|Commission|Board))\s*,"
-)
+# the body that adopts a text, alone on its line before the preamble: "The Security Council,", "The Meeting
+# of States Parties,", "The Conference of Ministers,", "The Economic Commission for Europe,"
+_COUNCIL = re.compile(r"The [A-Z][\w’'-]*(?: (?:of|for|and|on|the|to|[A-Z][\w’'-]*)){1,8}(?<=[\w)])\s*,")
 _OPENER = re.compile(r"[A-Z][a-z]+(?:ing|ed)")
 _OPENER_WORDS = {
     "Mindful",
@@ -94,41 +93,130 @@ def segment(lines: list[Line], *, doc: str, ocr: bool, vocab: Counter[str]) -> S
         or sum(numbered) < RULES.numbered_share * body
         or sum(numbered) > RULES.max_chars_per_number * len(numbered)
     ):
+        warnings: tuple[str, ...] = ()
+        if numbered and seg.warnings:  # numbers there, but skipping: not to be trusted as ids
+            pages = sorted({u.page for u in seg.units if u.kind == "paragraph"})
+            warnings = (
+                f"the paragraph numbers on pages {pages[0]}–{pages[-1]} could not be read with confidence"
+                f" ({'; '.join(seg.warnings)}); the text is kept as layout units",
+            )
+        contributions = _contributions(lines)
+        if contributions:
+            fresh = _Segmenter(lines, doc=doc, ocr=ocr, vocab=vocab)
+            units = fresh.contribution_units(lines, contributions)
+            return Segmented(tuple(units), (), warnings + tuple(fresh.warnings), fresh.cited_in)
         blocks = layout_blocks([ln for ln in lines if ln.text])
         units = seg.blocks_to_units(blocks, kind="paragraph", section="")
-        return Segmented(tuple(units), (), (), seg.cited_in)
+        return Segmented(tuple(units), (), warnings, seg.cited_in)
     return Segmented(tuple(seg.units), tuple(seg.front), tuple(seg.warnings), seg.cited_in)
+
+
+_TOC_ENTRY = re.compile(r"(\d{1,3})\. (\S.*?)\s*(?:\.\s?){3,}\s*\d+")
+_LIST_ENTRY = re.compile(r"(\d{1,3})\. (\S.*)")
+
+
+def _contributions(lines: list[Line]) -> list[tuple[int, int, int, str]]:
+    """The parts of a compilation or an annotated agenda: the entries of its first numbered list 1…N (a
+    table of contents, "3. Association des jeunes … ..... 4", or an agenda, "3. Study and advice …")
+    found again, in order and all of them, as numbered headings after the list. Returns (heading line
+    index, first body line index, number, name) per part, or nothing."""
+    entries: list[tuple[int, str]] = []
+    k = 0
+    while k < len(lines):
+        m = _TOC_ENTRY.fullmatch(lines[k].text) or _LIST_ENTRY.fullmatch(lines[k].text)
+        if m and int(m.group(1)) == len(entries) + 1:
+            name = m.group(2)
+            if not _TOC_ENTRY.fullmatch(lines[k].text):  # an agenda item wraps over lines
+                while k + 1 < len(lines) and lines[k + 1].text and not _LIST_ENTRY.fullmatch(lines[k + 1].text):
+                    k += 1
+                    name += " " + lines[k].text
+            entries.append((int(m.group(1)), name.rstrip(" .")))
+        elif entries and lines[k].text and not m:
+            break
+        k += 1
+    if len(entries) < 3:
+        return []
+    found: list[tuple[int, int, int, str]] = []
+    for number, name in entries:
+        prefix = f"{number}. {name[:25]}"
+        hit = next((i for i in range(k, len(lines)) if lines[i].text.startswith(prefix)), None)
+        if hit is None:
+            return []
+        end, heading = hit, ""
+        while end < len(lines) and len(heading) < len(f"{number}. {name}"):
+            heading = f"{heading} {lines[end].text}".strip()
+            end += 1
+        found.append((hit, end, number, name))
+        k = end
+    return found
 
 
 _PART_ANNEX = re.compile(r"(?i)(annex|appendix|enclosure|attachment)(?: ([IVXL]+|\d+))?")
 _PART_DECISION = re.compile(
     r"(?:(Intersessional decision|Draft decision|Decision|Draft resolution|Resolution) ([IVXL]+|\d+(?:/\d+)?)"
-    r"|(\d{4}/\d{1,3}))"
+    r"|(Draft resolution|Draft decision)|(\d{4}/\d{1,3}))"
 )
 
 
-def _parts(lines: list[Line], first_label: str) -> list[tuple[tuple[tuple[str, str], ...], Line | None, list[Line]]]:
-    """Annex lines cut at part headings: (the part's path of (kind, label), its heading line, its lines).
-    An annex heading starts a top-level part; a decision or resolution heading a part inside it."""
-    top = _part_of(first_label) or ("annex", "")
-    path: tuple[tuple[str, str], ...] = (top,)
-    parts: list[tuple[tuple[tuple[str, str], ...], Line | None, list[Line]]] = [(path, None, [])]
+PartPath = tuple[tuple[str, str], ...]  # (kind, label) from the outermost part: (("annex", "I"), ("decision", "2"))
+
+
+@dataclass(slots=True)
+class _Part:
+    """A stretch of lines under one part heading ("Annex II", "Decision 3", "Draft resolution I")."""
+
+    path: PartPath
+    heading: Line | None
+    lines: list[Line] = field(default_factory=list)
+
+
+def _parts(lines: list[Line], root: PartPath, first: tuple[str, str] | None = None) -> list[_Part]:
+    """Lines cut at part headings, each part with its path under `root` (a document annex, or the body
+    paragraph that introduces draft resolutions).
+
+    Under a document annex, an annex heading ordered after it starts a new top-level part, another one is
+    the annex of the decision it follows ("Annex I" after annex III's decision 3); a decision or resolution
+    heading starts a part beside the previous one. Under a body paragraph, an annex heading is the annex
+    of the resolution it follows, and a decision or resolution heading right after such an annex heading
+    is that annex's title (the text annexed), not a part of its own. A heading's number with a footnote
+    mark glued to it ("Intersessional decision 11" for decision 1, mark 1) is read as the number its
+    siblings prove: the next in their sequence, when the printed one starts with it."""
+    path = (*root, first) if first else root
+    parts = [_Part(path, None)]
+    last: dict[tuple[PartPath, str], int] = {}  # the last number of each kind of part under a parent
+    act_annex_opened = False
     for ln in lines:
         part = _part_of(ln.text)
-        if part is not None:
-            if part[0] not in _TOP_KINDS:
-                path = (path[0], part)
-            elif _order(part[1]) > _order(path[0][1]) or len(path) == 1:
+        if part is not None and part[0] not in _TOP_KINDS and act_annex_opened:
+            part = None  # the title of the text an act annexes ("Annex" + "Resolution 2025/1")
+        if ln.text:
+            act_annex_opened = False
+        if part is None:
+            parts[-1].lines.append(ln)
+            continue
+        kind, label = part
+        embedded = root[0][0] not in _TOP_KINDS
+        if kind in _TOP_KINDS:
+            if not embedded and (_order(label) > _order(path[0][1]) or len(path) == 1):
                 path = (part,)
-            else:  # "Annex I" after annex III's decision 3: that decision's own annex
-                path = (*path[:2], part)
-            parts.append((path, ln, []))
+            else:
+                path = (*path[:2], part) if len(path) >= 2 else (*path[:1], part)
+                act_annex_opened = embedded and len(path) == 3
         else:
-            parts[-1][2].append(ln)
+            parent = path[:1]
+            if label.isdigit():
+                want = last.get((parent, kind), 0) + 1
+                if int(label) != want and label.startswith(str(want)) and len(label) - len(str(want)) <= 2:
+                    label = str(want)
+                last[(parent, kind)] = int(label)
+            path = (*parent, (kind, label))
+        parts.append(_Part(path, ln))
     return parts
 
 
 _TOP_KINDS = {"annex", "appendix", "enclosure", "attachment"}
+# a paragraph's closing words that introduce texts set out after it
+_INTRODUCES = re.compile(r"(?i)\b((?:draft )?(?:resolution|decision)s?)\b[^:]{0,80}:$")
 
 
 def _order(label: str) -> int:
@@ -139,8 +227,10 @@ def _part_of(text: str) -> tuple[str, str] | None:
     if m := _PART_ANNEX.fullmatch(text):
         return m.group(1).lower(), m.group(2) or ""
     if m := _PART_DECISION.fullmatch(text):
+        if m.group(4):
+            return "decision", m.group(4)
         if m.group(3):
-            return "decision", m.group(3)
+            return m.group(3).lower(), ""
         return m.group(1).lower(), m.group(2)
     return None
 
@@ -149,8 +239,8 @@ def _slug(kind: str, label: str) -> str:
     return "-".join([kind.replace(" ", "-"), *([label] if label else [])])
 
 
-def _part_label(path: tuple[tuple[str, str], ...]) -> str:
-    return " / ".join(f"{kind[:1].upper()}{kind[1:]} {label}".strip() for kind, label in path)
+def _part_label(path: PartPath) -> str:
+    return " / ".join(f"{kind[:1].upper()}{kind[1:]} {label}".strip() for kind, label in path if kind != "para")
 
 
 def layout_blocks(lines: list[Line]) -> list[list[Line]]:
@@ -196,10 +286,13 @@ class _Segmenter:
               in lower case (a skip is warned about); between them headings between paragraphs
               (`heading_between_paragraphs`), sub-headings and text boxes (`subheading_or_box`). Other
               lines continue the open unit, or go to `front` when none is open.
+              A paragraph ending "…the following draft resolution:" hands the texts it sets out, up to
+              where the body resumes, to `embedded` (parts under that paragraph: `para-11.…`).
               → ANNEX on a line that is exactly "Annex", "Appendix" or "Enclosure", optionally with a
                 Roman or Arabic number (`_ANNEX`); it becomes the annexes' section.
-    ANNEX     final: every later line is kept in `annex`, cut into layout blocks of kind "text" after
-              the pass; no headings or numbered paragraphs are looked for.
+    ANNEX     final: every later line is kept in `annex`, cut into parts after the pass (`part_units`:
+              numbered parts keep their numbers under the part's id, the others are layout blocks of kind
+              "text").
 
     In FRONT, PREAMBLE and BODY a line is first tried as a heading standing alone (`heading`): "Chapter
     IV" with its title on the next line, "II. Title" (in BODY, once a chapter is set, only the next
@@ -230,6 +323,10 @@ class _Segmenter:
         # ANNEX mode: its heading and its lines, segmented after the pass
         self.annex_label = ""
         self.annex: list[Line] = []
+        self.slugs: set[str] = set()  # ids of the parts numbered so far, which must stay unique
+        self.restarts = 0  # numbered lines "1." met in the body after paragraph 2
+        self.nested = False  # a part's own pass, which looks for no texts embedded in it
+        self.indented = any(ln.indent for ln in lines)  # the text marks paragraph starts by an indent
 
     # -- the pass -------------------------------------------------------------------------
     def run(self) -> None:
@@ -241,57 +338,82 @@ class _Segmenter:
             self.units.extend(self.annex_units())
 
     def annex_units(self) -> list[Unit]:
-        """Units of the annexes: a part (an annex, a decision or resolution in it) whose paragraphs are
-        numbered from 1 again keeps its numbers under the part's id (`annex-II.decision-1.3`); the other
-        parts' text is cut into layout blocks of kind "text", as one stretch."""
+        """Units of the document's annexes (`part_units` under the first annex heading)."""
+        return self.part_units(self.annex, (_part_of(self.annex_label) or ("annex", ""),), section="")
+
+    def part_units(
+        self, lines: list[Line], root: PartPath, *, section: str, first: tuple[str, str] | None = None
+    ) -> list[Unit]:
+        """Units of the parts of a stretch: a part (an annex, a decision or resolution in it) whose
+        paragraphs are numbered from 1 again keeps its numbers under the part's id
+        (`annex-II.decision-1.3`, `para-11.draft-resolution.pp2`); another part's text is cut into layout
+        blocks of kind "text", under the part's section."""
         units: list[Unit] = []
-        pending: list[Line] = []
-        pending_section = self.annex_label
-        for path, heading, lines in _parts(self.annex, self.annex_label):
-            numbered = self.numbered_part(path, heading, lines)
-            if numbered is None:
-                if not pending:
-                    pending_section = self.annex_label if not units else _part_label(path)
-                pending.extend(([heading] if heading else []) + lines)
+        for part in _parts(lines, root, first):
+            numbered = self.numbered_part(part, section)
+            if numbered is not None:
+                units.extend(numbered)
                 continue
-            if pending:
-                units.extend(self.blocks_to_units(layout_blocks(pending), kind="text", section=pending_section))
-                pending = []
-            units.extend(numbered)
-        if pending:
-            units.extend(self.blocks_to_units(layout_blocks(pending), kind="text", section=pending_section))
+            if part.path == root and root[0][0] in _TOP_KINDS:
+                label = self.annex_label or _part_label(root)
+            else:
+                label = _part_label(part.path)
+            stretch = ([part.heading] if part.heading else []) + part.lines
+            where = f"{section} / {label}" if section and label else section or label
+            units.extend(self.blocks_to_units(layout_blocks(stretch), kind="text", section=where))
         return units
 
-    def numbered_part(
-        self, path: tuple[tuple[str, str], ...], heading: Line | None, lines: list[Line]
-    ) -> list[Unit] | None:
-        """The units of a part whose paragraphs are confidently numbered 1, 2, 3…, else None."""
+    def numbered_part(self, part: _Part, section: str) -> list[Unit] | None:
+        """The units of a part whose paragraphs are confidently numbered 1, 2, 3… (or a resolution's
+        preamble with one unnumbered operative paragraph), else None; a part whose numbers are there but
+        cannot be read with confidence is warned about, naming its pages."""
+        path, lines = part.path, part.lines
         sub = _Segmenter(lines, doc=self.doc, ocr=self.ocr, vocab=self.vocab)
-        sub.per_page = Counter(self.per_page)
+        sub.per_page, sub.nested = Counter(self.per_page), True
         sub.run()
         paragraphs = [u for u in sub.units if u.kind == "paragraph"]
+        preambles = [u for u in sub.units if u.kind == "preamble"]
         numbers = [int(u.para) for u in paragraphs if u.para.isdigit()]
         text = sum(len(ln.text) for ln in lines) - sum(len(t) for t in sub.front) - sub.heading_chars
-        chars = sum(len(u.text) for u in paragraphs)
+        chars = sum(len(u.text) for u in paragraphs + preambles)
+        slug = ".".join(_slug(kind, label) for kind, label in path)
+        operative_only = not numbers and len(preambles) >= 2 and preambles[-1].text.endswith(".")
+        irregular = len(numbers) >= 2 and (
+            numbers != list(range(1, len(numbers) + 1)) or bool(sub.warnings) or sub.restarts > 0
+        )
         if (
-            len(numbers) < 2
-            or numbers != list(range(1, len(numbers) + 1))
-            or sub.warnings
+            (len(numbers) < 2 and not operative_only)
+            or irregular
             or sub.annex
+            or slug in self.slugs
             or chars < RULES.numbered_share * text
-            or chars < RULES.min_chars_per_number * len(numbers)
+            or chars < RULES.min_chars_per_number * max(len(numbers), 1)
             or sub.titled > RULES.heading_share_of_numbers * len(numbers)
         ):
+            paragraph_like = chars >= RULES.min_chars_per_number * max(len(numbers), 1) and not (
+                sub.titled > RULES.heading_share_of_numbers * len(numbers)
+            )
+            if (irregular and paragraph_like) or (slug in self.slugs and numbers):
+                pages = sorted({ln.page for ln in lines if ln.text})
+                where = f"page {pages[0]}" if len(pages) == 1 else f"pages {pages[0]}–{pages[-1]}"
+                self.warnings.append(
+                    f"the paragraph numbering of {_part_label(path) or 'a part'} ({where}) could not be read"
+                    " with confidence; its text is kept as unnumbered units"
+                )
             return None
-        slug = ".".join(_slug(kind, label) for kind, label in path)
+        self.slugs.add(slug)
         title = finish(" ".join(t for t in sub.front if not _COUNCIL.fullmatch(t)), ocr=self.ocr, vocab=self.vocab)
         label = _part_label(path) + (f" {title}" if title and len(title) <= RULES.title_chars else "")
+        label = f"{section} / {label}" if section else label
         self.per_page = sub.per_page
         out = []
         for u in sub.units:
-            para = f"{slug}.{u.para}" if u.kind in ("paragraph", "preamble") else u.para
-            section = f"{label} / {u.section}" if u.section else label
-            out.append(Unit(u.doc, para, u.kind, u.page, section, u.text))
+            kind, para = u.kind, f"{slug}.{u.para}" if u.kind in ("paragraph", "preamble") else u.para
+            if operative_only and u is preambles[-1]:  # a resolution's one unnumbered operative paragraph
+                self.per_page[u.page] += 1
+                kind, para = "text", f"p{u.page}.{self.per_page[u.page]}"
+            where = f"{label} / {u.section}" if u.section else label
+            out.append(Unit(u.doc, para, kind, u.page, where, u.text))
         for index, unit in sub.cited_in.items():
             self.cited_in.setdefault(index, next((o for o in out if o.text == unit.text and o.page == unit.page), unit))
         return out
@@ -304,12 +426,16 @@ class _Segmenter:
         if self.mode is Mode.ANNEX:
             self.annex.append(ln)
             return 1
+        if self.mode is Mode.BODY and not self.nested and (consumed := self.embedded(i)):
+            return consumed
         consumed = self.heading(i)
         if consumed:
             self.heading_chars += sum(len(ln.text) for ln in self.lines[i : i + consumed])
             return consumed
         m = _NUMBERED.fullmatch(text)
-        if m and self.accepts(int(m.group(1)), m.group(2)):
+        if m and m.group(1) == "1" and self.mode is Mode.BODY and self.expected > 2 and m.group(2)[0].isupper():
+            self.restarts += 1  # a numbering that starts again: parts not cut where they begin
+        if m and self.accepts(int(m.group(1)), m.group(2), after_sentence=self.after_sentence(i)):
             self.start_paragraph(int(m.group(1)), m.group(2), ln.page)
             rest = m.group(2).rstrip(". ")
             self.titled += self.title_like(rest) and (len(rest) <= RULES.numbered_title_chars or not self.continues(i))
@@ -338,11 +464,118 @@ class _Segmenter:
             self.open.lines.append(text)
         return 1
 
+    def embedded(self, i: int) -> int:
+        """Draft resolutions or decisions that the open paragraph introduces ("… recommends the adoption
+        of the following draft resolution:"): from line i — a part heading ("Draft resolution I"), or at
+        most a few title lines and then the adopting body ("The General Assembly,") or a paragraph 1 —
+        up to where the body resumes, cut into parts under the paragraph (`para-11.draft-resolution.3`).
+        Returns the lines consumed, 0 when line i starts no such text."""
+        o = self.open
+        if o is None or o.kind != "paragraph" or not o.lines or not o.lines[-1].endswith(":"):
+            return 0
+        intro = _INTRODUCES.search(" ".join(o.lines[-3:]))
+        if intro is None:
+            return 0
+        head = _part_of(self.lines[i].text)
+        if (head is None or head[0] in _TOP_KINDS) and not self.titles_then_text(i):
+            return 0
+        kind = intro.group(1).lower().removesuffix("s")
+        end = self.embedded_end(i)
+        self.close()
+        root: PartPath = (("para", o.para),)
+        stretch = self.lines[i:end]
+        self.units.extend(self.part_units(stretch, root, section=self.section(), first=None if head else (kind, "")))
+        return end - i
+
+    def titles_then_text(self, i: int) -> bool:
+        """From line i: at most a few title lines, then the adopting body or a paragraph numbered 1."""
+        titles = 0
+        for ln in self.lines[i:]:
+            if not ln.text:
+                continue
+            number = _NUMBERED.fullmatch(ln.text)
+            if _COUNCIL.fullmatch(ln.text) or (number and number.group(1) == "1" and self.expected > 1):
+                return titles > 0 or _COUNCIL.fullmatch(ln.text) is not None
+            titles += 1
+            if titles > RULES.heading_wrap_lines + 4 or ln.text.endswith((".", ";")):
+                return False
+        return False
+
+    def embedded_end(self, i: int) -> int:
+        """Where the body resumes after an embedded text starting at line i: the body's next paragraph
+        number when the text's own numbering does not take it, or the body's next chapter or letter
+        heading (or a document annex, when the text annexes nothing)."""
+        inner, annexes = 1, False
+        for k in range(i, len(self.lines)):
+            text = self.lines[k].text
+            if not text:
+                continue
+            number = _NUMBERED.fullmatch(text)
+            part = _part_of(text)
+            if number:
+                n = int(number.group(1))
+                if n in (1, inner):
+                    inner = n + 1
+                elif n == self.expected and not number.group(2)[0].islower():
+                    return k
+            elif part is not None and part[0] not in _TOP_KINDS:
+                inner = 1
+            elif (_ANNEX.fullmatch(text) and not annexes) or self.body_heading(text):
+                return k
+            annexes = annexes or "annex" in text.lower()
+        return len(self.lines)
+
+    def body_heading(self, text: str) -> bool:
+        """The body's next chapter ("III. Recommendations") or lettered section ("B. Europe") heading."""
+        if (m := _CHAPTER.fullmatch(text)) and m.group(2)[0].isupper():
+            return self.chapter is not None and roman(m.group(1)) == self.chapter[0] + 1
+        if (m := _LETTER.fullmatch(text)) and self.title_like(m.group(2)):
+            return self.letter is not None and m.group(1) == chr(ord(self.letter[0]) + 1)
+        return False
+
+    def contribution_units(self, lines: list[Line], contributions: list[tuple[int, int, int, str]]) -> list[Unit]:
+        """Units of a compilation: each contribution is a part with its name as section; its paragraphs
+        keep their numbers under `contribution-N` when numbered 1, 2, 3…, else they are layout units,
+        with the contribution's sub-headings ("Introduction") in their section."""
+        units: list[Unit] = []
+        front = [ln for ln in lines[: contributions[0][0]] if ln.text]
+        units.extend(self.blocks_to_units(layout_blocks(front), kind="text", section=""))
+        bounds = [c[0] for c in contributions] + [len(lines)]
+        for (first, start, number, name), end in zip(contributions, bounds[1:], strict=True):
+            section = f"{number}. {name}"
+            body = lines[start:end]
+            part = _Part((("contribution", str(number)),), lines[first], body)
+            numbered = self.numbered_part(part, "")
+            if numbered is not None:
+                units.extend(
+                    replace(u, section=u.section.replace(f"Contribution {number}", section, 1)) for u in numbered
+                )
+                continue
+            sub = ""
+            for block in layout_blocks(body):
+                text = " ".join(ln.text for ln in block)
+                if len(block) <= 2 and self.title_like(text):
+                    sub = text
+                    continue
+                where = f"{section} / {sub}" if sub else section
+                units.extend(self.blocks_to_units([block], kind="paragraph", section=where))
+        return units
+
     # -- decisions ------------------------------------------------------------------------
-    def accepts(self, number: int, rest: str) -> bool:
+    def accepts(self, number: int, rest: str, *, after_sentence: bool = False) -> bool:
+        """A numbered line starts the next paragraph: 1 before the body, then the expected number (or a
+        skip of a few, warned). A lower-case start ("5. on 3 December", an OCR misread) is accepted only
+        for exactly the expected number after a finished sentence."""
         if self.mode in (Mode.FRONT, Mode.PREAMBLE):
             return number == 1
-        return self.expected <= number <= self.expected + RULES.number_lookahead and not rest[0].islower()
+        if rest[0].islower():
+            return after_sentence and number == self.expected
+        return self.expected <= number <= self.expected + RULES.number_lookahead
+
+    def after_sentence(self, i: int) -> bool:
+        """The text before line i (skipping gaps) ends as a sentence does."""
+        j = next((k for k in range(i - 1, -1, -1) if self.lines[k].text), None)
+        return j is not None and self.lines[j].text.endswith((".", ":", ";", "?", "!", ".”", '."'))
 
     def heading(self, i: int) -> int:
         text = self.lines[i].text
@@ -443,13 +676,27 @@ class _Segmenter:
         return 1
 
     def starts_preamble(self, i: int) -> bool:
-        ln, prev = self.lines[i], self.lines[i - 1] if i else None
-        if prev is None or not prev.text or prev.page != ln.page and not self.open:
+        """Line i starts the next preambular paragraph: after a gap, at an indented capitalised line, or
+        at an opener word ("Recalling", "Mindful") after a line ending in "," or ";" (when the text
+        indents its paragraphs, only at an indented line: "Planning and …" goes on a line). A page break
+        is no gap; an old-style footnote mark ("5/") does not hide the comma before it."""
+        ln = self.lines[i]
+        j = next((k for k in range(i - 1, -1, -1) if self.lines[k].text), None)
+        if j is None or self.open is None:
+            return True
+        prev = self.lines[j]
+        before = re.sub(r"\s\d{1,2}/$", "", REF_TOKEN.sub("", prev.text).rstrip())
+        if prev.page != ln.page:
+            if ln.text[0].islower() or not before.endswith((",", ";", ".")):
+                return False
+        elif j < i - 1:
             return True
         if ln.indent and ln.text[0].isupper():
             return True
+        if self.indented and not ln.indent:
+            return False
         word = ln.text.split(" ", 1)[0].rstrip(",")
-        return prev.text.endswith((",", ";")) and (word in _OPENER_WORDS or bool(_OPENER.fullmatch(word)))
+        return before.endswith((",", ";")) and (word in _OPENER_WORDS or bool(_OPENER.fullmatch(word)))
 
     def continues(self, i: int) -> bool:
         """The line after line i goes on with its text (no gap, same page)."""

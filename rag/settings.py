@@ -144,6 +144,13 @@ class Answering(BaseModel):
         le=1,
         description="verifier: share of a sentence's content words its cited unit must hold (numbers: all)",
     )
+    llm_excerpt_chars: int = Field(
+        default=600,
+        ge=100,
+        le=20_000,
+        description="LLM: a longer paragraph is shown as its best sentences within this many characters "
+        "(reading the prompt is most of a small local model's time)",
+    )
     min_claim_words: int = Field(
         default=3, ge=1, le=20, description="verifier: content words a sentence needs to be a claim that can be checked"
     )

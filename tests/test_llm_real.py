@@ -1,7 +1,7 @@
-"""The LLM backends with real parts (slow): the shipped GGUF through llama-cpp-python in process, and
-the openai backend against a real OpenAI-compatible server on loopback (llama-cpp-python's server
-running the same GGUF). Whatever the small model writes, answers cite only retrieved units, with
-their exact text, and every kept sentence is supported."""
+"""The LLM backends with real parts (slow): the shipped instruction-tuned GGUFs through llama-cpp-python
+in process, and the openai backend against a real OpenAI-compatible server on loopback (llama-cpp-python's
+server running the smallest shipped GGUF, for speed). Whatever a small model writes, answers cite only
+retrieved units, with their exact text, and every kept sentence is supported."""
 
 from __future__ import annotations
 
@@ -15,16 +15,20 @@ import urllib.request
 import pytest
 from pydantic import SecretStr
 
-from rag.cite import SUPPORT, support
+from rag import models
+from rag.cite import SHIPPED, support
 from rag.embed import ModelEmbedder
 from rag.library import ingest, open_searcher
-from rag.llm import default_gguf, make_generator
+from rag.llama import physical_cores
+from rag.llm import local_gguf, make_generator
 from rag.pipeline import answer
 from rag.retrieve import doc_key
 from rag.settings import Settings
 from tests.conftest import CORPUS, free_port, un_text
 
 pytestmark = pytest.mark.slow
+
+SERVED = "smollm2-135m"  # the transport is under test, not the model: the smallest one serves
 
 INJECTION = un_text(
     "S/2099/66",
@@ -58,7 +62,7 @@ def _check(result, searcher, question, doc):
         unit = retrieved[(doc_key(citation.doc), citation.para)]  # KeyError = a unit that was not retrieved
         assert citation.text == unit.text
     for sentence in result.sentences:
-        assert any(support(sentence.text, c.text) >= SUPPORT for c in sentence.citations)
+        assert any(support(sentence.text, c.text) >= SHIPPED.support for c in sentence.citations)
     assert "HACKED" not in result.text
     assert result.refused == (not result.citations)
 
@@ -74,16 +78,31 @@ def _run(settings, searcher, spec):
     return results
 
 
+@pytest.mark.timeout(900)
 def test_local_gguf_backend(setup):
     settings, searcher = setup
-    results = _run(settings, searcher, "local")
-    assert results[0].backend == "local:gemma-3-270m-q4_k_m.gguf"
+    results = _run(settings, searcher, "local:qwen2.5-0.5b")
+    assert results[0].backend == "local:qwen2.5-0.5b"
+    # the smallest model that follows the instructions through the GGUF's own chat template answers the
+    # plain question, with the count and its paragraph
+    assert not results[0].refused and "50" in results[0].text
+    assert {(c.doc, c.para) for c in results[0].citations} == {("S/2020/754", "3")}
+
+
+def test_the_default_local_model_is_assembled_and_loaded_with_its_chat_template(setup):
+    settings, _ = setup
+    generator = make_generator("local", settings)
+    assert generator is not None and generator.name == f"local:{models.DEFAULT_MODEL}"
+    llama = generator.model.llama
+    assert "tokenizer.chat_template" in llama.metadata
+    assert llama.chat_format == "chat_template.default"  # llama-cpp-python formats with the GGUF's template
+    assert make_generator("local", settings).model.llama is llama  # loaded once per process
 
 
 @pytest.fixture(scope="module")
 def server(setup):
     settings, _ = setup
-    gguf = default_gguf(settings.model_cache)
+    _, gguf = local_gguf(SERVED, settings.model_cache)
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -98,12 +117,10 @@ def server(setup):
             str(port),
             "--n_ctx",
             "4096",
-            "--chat_format",
-            "gemma",
             "--verbose",
             "False",
             "--n_threads",
-            "2",
+            str(physical_cores()),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -131,8 +148,8 @@ def test_openai_backend_against_a_real_server(setup, server):
     settings, searcher = setup
     key = SecretStr("sk-test-do-not-print")
     remote = settings.model_copy(update={"openai_base_url": server, "openai_api_key": key})
-    results = _run(remote, searcher, "openai:gemma-3-270m")
-    assert results[0].backend == "openai:gemma-3-270m"
+    results = _run(remote, searcher, f"openai:{SERVED}")
+    assert results[0].backend == f"openai:{SERVED}"
     assert all("sk-test" not in json.dumps(r.to_json()) for r in results)
     # through the CLI too: the key is never echoed
     env = {
@@ -149,7 +166,7 @@ def test_openai_backend_against_a_real_server(setup, server):
             "ask",
             "What do States do at the border to stop trafficking?",
             "--llm",
-            "openai:gemma-3-270m",
+            f"openai:{SERVED}",
             "--jsonl",
         ],
         capture_output=True,

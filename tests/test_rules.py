@@ -10,8 +10,8 @@ import pytest
 
 from rag import Settings, parse_file
 from rag.layout import Line, find_symbol, is_furniture, ref_token, split_page, split_text_pages, strip_reference_marks
-from rag.repair import clean_line, finish, is_double_spaced, join_lines, vocabulary
-from rag.segment import layout_blocks, roman, segment
+from rag.repair import clean_line, finish, is_double_spaced, join_lines, repair_paragraph_numbers, vocabulary
+from rag.segment import _COUNCIL, layout_blocks, roman, segment
 
 MASTHEAD = "United Nations S/2099/1\nSecurity Council\nDistr.: General\n1 May 2099\n\n"
 FILLER = "Member States reported on the measures taken in the period under review."
@@ -219,6 +219,8 @@ def test_find_symbol(lines, expected):
         ("4/18", True),
         ("*2009860*", True),
         ("llllllllllllllllllllll", True),  # an OCR-read barcode
+        ("GE.25-05965 (E)", True),  # a Geneva job number
+        ("84-I7984 1304q (E)", True),  # an OCR-misread job number (A/39/361)
         # must not be taken for furniture: another document's symbol and ordinary lines
         ("S/2020/755", False),
         ("resolution 2462 (2019)", False),
@@ -589,3 +591,37 @@ def test_ocr_page_furniture_and_footnote(tmp_path, footer1, footer2):
         "fn1": ("footnote", "I. Introduction", "See the joint report of 2019."),
         "2": ("paragraph", "I. Introduction", FILLER),
     }
+
+
+# -- paragraph numbers misread by OCR, repaired only where the numbers around prove them -----------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["l. upon assuming", "text", "2. I then"], ["1. upon assuming", "text", "2. I then"]),
+        (["19. The", "20- The contacts"], ["19. The", "20. The contacts"]),
+        (["1O. On 16 March", "11. Since"], ["1O. On 16 March", "11. Since"]),  # 9 is not before it
+        (["9. On", "1O. On 16 March", "11. Since"], ["9. On", "10. On 16 March", "11. Since"]),
+        (["1. A", "l. B", "2. C"], ["1. A", "l. B", "2. C"]),  # 1 is already there
+        (["l. alone"], ["l. alone"]),  # nothing proves it
+        (["3. A", "20- years later", "4. B"], ["3. A", "20- years later", "4. B"]),  # not the next number
+    ],
+)
+def test_repair_paragraph_numbers(lines, expected):
+    assert repair_paragraph_numbers(lines) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("The Meeting of States Parties,", True),
+        ("The Economic Commission for Europe,", True),
+        ("The Conference of Ministers,", True),
+        ("The Security Council,", True),
+        ("The Secretary-General,", False),  # one word: a person, not a body adopting a text
+        ("The report of the Secretary-General,", False),
+    ],
+)
+def test_adopting_body_line(line, expected):
+    assert bool(_COUNCIL.fullmatch(line)) is expected
