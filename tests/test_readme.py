@@ -56,7 +56,7 @@ def test_units_per_document_are_what_the_parser_gives():
     }
     rows = _table_after("| document | pages | units | median s |")
     assert len(rows) == len(files)
-    for document, pages, units, _ in rows:
+    for document, pages, units, *_ in rows:
         symbol = re.sub(r" \(OCR text\)$", "", document)
         parsed = parse_file(files[symbol], settings=settings)
         assert (parsed.document.pages, len(parsed.units)) == (int(pages), int(units)), document
