@@ -153,13 +153,36 @@ def split_page(lines: list[Line], symbol: str | None, next_fn: int, *, ocr: bool
         body = [ln for ln in lines if not is_furniture(ln.text, symbol)]
         start = _unruled_notes_start(body, next_fn)
         if start is None:
-            return body, []
+            return _starred_note(body)
         area = [ln for ln in body[start:] if ln.text]
         return body[:start], _footnotes_after_separator(area, next_fn)
     return _footnotes_at_page_end(lines, symbol)
 
 
 _NOTE_MARK = re.compile(r"(\d{1,3})(/?) +\S")
+# a word carrying a star mark at the end of a line ("Item 108 of the provisional agenda*")
+_STAR_REFERENCE = re.compile(r"[^\W_]\*{1,3}$")
+# a note that is only a document symbol, its star lost by OCR ("A/39/1s0." for "* A/39/150.")
+_SYMBOL_NOTE = re.compile(r"(?:\*{1,3} ?)?([A-Z]{1,6}(?:/[A-Za-z0-9.\-]+)+)")
+
+
+def _starred_note(body: list[Line]) -> tuple[list[Line], list[Footnote]]:
+    """A page whose head carries a star mark ("provisional agenda*") and whose last line, after a
+    finished sentence, is only a document symbol (its star and rule lost by OCR: A/39/361): that line is
+    the star's footnote, not the end of the paragraph above it."""
+    texts = [ln.text for ln in body]
+    filled = [i for i, t in enumerate(texts) if t]
+    if len(filled) < 3:
+        return body, []
+    last, before = filled[-1], filled[-2]
+    m = _SYMBOL_NOTE.fullmatch(texts[last])
+    if (
+        m is None
+        or not re.search(r"[.;:]$", texts[before])
+        or not any(_STAR_REFERENCE.search(t) for t in texts[:before])
+    ):
+        return body, []
+    return body[:last], [Footnote(body[last].page, (m.group(1),))]
 
 
 def _unruled_notes_start(body: list[Line], next_fn: int) -> int | None:

@@ -29,7 +29,7 @@ from rag.settings import Settings
 from rag.textfile import read_text
 from rag.types import Document, Parsed, Unit
 
-PARSER_VERSION = 4  # bump when units change for the same file: re-ingest then re-parses it
+PARSER_VERSION = 5  # bump when units change for the same file: re-ingest then re-parses it
 TEXT_SUFFIXES = {".txt", ".text"}
 SUPPORTED = TEXT_SUFFIXES | {".pdf"}
 _MASTHEAD = re.compile(

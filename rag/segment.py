@@ -363,10 +363,11 @@ class _Segmenter:
             units.extend(self.blocks_to_units(layout_blocks(stretch), kind="text", section=where))
         return units
 
-    def numbered_part(self, part: _Part, section: str) -> list[Unit] | None:
+    def numbered_part(self, part: _Part, section: str, *, name: str = "") -> list[Unit] | None:
         """The units of a part whose paragraphs are confidently numbered 1, 2, 3… (or a resolution's
         preamble with one unnumbered operative paragraph), else None; a part whose numbers are there but
-        cannot be read with confidence is warned about, naming its pages."""
+        cannot be read with confidence is warned about, naming its pages and the part (`name`, as its
+        section reads, else its label)."""
         path, lines = part.path, part.lines
         sub = _Segmenter(lines, doc=self.doc, ocr=self.ocr, vocab=self.vocab)
         sub.per_page, sub.nested = Counter(self.per_page), True
@@ -397,7 +398,7 @@ class _Segmenter:
                 pages = sorted({ln.page for ln in lines if ln.text})
                 where = f"page {pages[0]}" if len(pages) == 1 else f"pages {pages[0]}–{pages[-1]}"
                 self.warnings.append(
-                    f"the paragraph numbering of {_part_label(path) or 'a part'} ({where}) could not be read"
+                    f"the paragraph numbering of {name or _part_label(path) or 'a part'} ({where}) could not be read"
                     " with confidence; its text is kept as unnumbered units"
                 )
             return None
@@ -545,7 +546,7 @@ class _Segmenter:
             section = f"{number}. {name}"
             body = lines[start:end]
             part = _Part((("contribution", str(number)),), lines[first], body)
-            numbered = self.numbered_part(part, "")
+            numbered = self.numbered_part(part, "", name=section)
             if numbered is not None:
                 units.extend(
                     replace(u, section=u.section.replace(f"Contribution {number}", section, 1)) for u in numbered

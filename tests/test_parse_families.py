@@ -227,3 +227,30 @@ def test_annotated_agenda_items_are_the_sections_of_their_annotations():
     notes = [u.text for u in units if u.kind == "footnote"]
     assert notes[:3] == ["A/520/Rev.17.", "See A/HRC/57/64, para. 99.", "A/HRC/EMRIP/2025/2."] and len(notes) == 6
     assert not any("A/520/Rev.17" in u.text for u in text)
+
+
+@needs_dev
+def test_a_starred_note_whose_star_ocr_lost_is_a_footnote_not_paragraph_text():
+    # A/39/361 p. 1: "Item 108 of the provisional agenda*", and under the rule at the page foot "* A/39/150.",
+    # which the OCR layer gives, without its star or rule, as "A/39/1s0." after paragraph 4
+    units = _parse("A_39_361.en.pdf").units
+    para4 = next(u for u in units if u.para == "4")
+    assert para4.text.endswith("transmitted to the Governments of fndonesia and Portugal.")
+    assert "A/39/1s0" not in para4.text
+    notes = [(u.page, u.text) for u in units if u.kind == "footnote"]
+    assert notes == [(1, "A/39/1s0.")]
+    assert [u.para for u in units[:5]] == ["1", "2", "3", "4", "fn1"]
+
+
+@needs_dev
+def test_a_part_kept_as_layout_text_is_warned_about_under_its_name():
+    # E/C.2/2025/2/Add.1 pp. 12–14: contribution 9 numbers its paragraphs 1, 3, 4… (no 2); the warning
+    # names the organisation, as the part's section does
+    parsed = _parse("E_C.2_2025_2_Add.1.en.pdf")
+    name = "9. Association locale pour le développement intégral"
+    assert parsed.warnings == (
+        f"the paragraph numbering of {name} (pages 12–14) could not be read with confidence;"
+        " its text is kept as unnumbered units",
+    )
+    assert any(u.section.startswith(name) for u in parsed.units)
+    assert not any("Contribution 9" in w for w in parsed.warnings)

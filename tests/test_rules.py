@@ -295,6 +295,25 @@ def page_lines(spec: str) -> list[Line]:
         ),
         # a PDF page without a separator has no footnote area, only furniture to drop
         ("S/2020/754|1. Text.|2 Not a note.|4/18", 1, False, ["1. Text.", "2 Not a note."], []),
+        # a PDF page without a rule: a star in its head, and a last line that is only a document symbol
+        # after a finished sentence, is the star's note, its "*" lost by OCR (A/39/361: "A/39/1s0.")
+        (
+            "Item 108 of the provisional agenda*|1. Text goes|on to Portugal.|A/39/1s0.|84-17984 1304q (E)",
+            1,
+            False,
+            ["Item 108 of the provisional agenda*", "1. Text goes", "on to Portugal."],
+            [(None, ("A/39/1s0.",), False)],
+        ),
+        (
+            "Agenda item 4*|1. Text.|* A/79/150.",
+            1,
+            False,
+            ["Agenda item 4*", "1. Text."],
+            [(None, ("A/79/150.",), False)],
+        ),
+        # no star in the head, or a sentence running on into the symbol: the symbol is body text
+        ("Item 108|1. Text.|A/39/150.", 1, False, ["Item 108", "1. Text.", "A/39/150."], []),
+        ("Item 4*|1. As set out in|A/39/150.", 1, False, ["Item 4*", "1. As set out in", "A/39/150."], []),
         # OCR text has no rule: marked blocks at the page foot, or blocks among the footer lines
         (
             "1. Text.||^ This includes cooperation.||20-09860 8/18",
