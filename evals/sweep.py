@@ -1,7 +1,7 @@
 """Sweep: parse every document of a folder and set the numbering found against an independent check.
 
 For each PDF (recognised by its `%PDF-` header, whatever its name) or text file it prints one row:
-the symbol the parser found, its units, the numbered paragraphs it found (as runs per part: `1–78`,
+the symbol and date the parser found, its units, the numbered paragraphs it found (as runs per part: `1–78`,
 `annex.1–5`), the runs an independent check finds in pypdf's raw text, whether the two agree, how many
 units still hold a job number (page furniture left in the text) and the parse time.
 
@@ -39,6 +39,7 @@ class Row:
 
     file: str
     symbol: str
+    date: str  # the issue date read from the masthead ("" when none is printed)
     units: int
     found: str  # the parser's numbered paragraphs, as runs per part
     check: str  # the independent check's runs
@@ -138,6 +139,7 @@ def sweep_file(path: Path, settings: Settings) -> Row:
         return Row(
             path.name,
             "",
+            "",
             0,
             "—",
             shown_check,
@@ -151,7 +153,15 @@ def sweep_file(path: Path, settings: Settings) -> Row:
     agree = [(a, b) for _, a, b in runs] == check
     jobs = sum(1 for u in parsed.units if JOB_NUMBER.search(u.text))
     return Row(
-        path.name, parsed.document.id, len(parsed.units), _show(runs), shown_check, agree, jobs, round(seconds, 2)
+        path.name,
+        parsed.document.id,
+        parsed.document.date,
+        len(parsed.units),
+        _show(runs),
+        shown_check,
+        agree,
+        jobs,
+        round(seconds, 2),
     )
 
 
@@ -164,18 +174,19 @@ def sweep(folders: list[Path], settings: Settings | None = None) -> list[Row]:
 def table(rows: list[Row]) -> str:
     """The rows as a Markdown table, with a totals line."""
     lines = [
-        "| file | symbol | units | numbered paragraphs found | check (raw text) | agree | units with job no. | s |",
-        "|---|---|---:|---|---|:-:|---:|---:|",
+        "| file | symbol | date | units | numbered paragraphs found | check (raw text) | agree | units with job no."
+        " | s |",
+        "|---|---|---|---:|---|---|:-:|---:|---:|",
     ]
     for r in rows:
         symbol = r.symbol or f"error: {r.error}"
         lines.append(
-            f"| {r.file} | {symbol} | {r.units} | {r.found} | {r.check} | {'yes' if r.agree else 'NO'} "
+            f"| {r.file} | {symbol} | {r.date} | {r.units} | {r.found} | {r.check} | {'yes' if r.agree else 'NO'} "
             f"| {r.job_units} | {r.seconds:.2f} |"
         )
     agree = sum(r.agree for r in rows)
     lines.append(
-        f"| **{len(rows)} files** | | {sum(r.units for r in rows)} | | | {agree}/{len(rows)} "
+        f"| **{len(rows)} files** | | | {sum(r.units for r in rows)} | | | {agree}/{len(rows)} "
         f"| {sum(r.job_units for r in rows)} | {sum(r.seconds for r in rows):.1f} |"
     )
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.errors import BadInput, NoText, TooExpensive, UnreadableFile
+from rag.front import PAGES, front_matter
 from rag.furniture import Furniture, learn
 from rag.layout import (
     FURNITURE,
@@ -23,24 +24,15 @@ from rag.layout import (
 )
 from rag.pdf import is_pdf, read_pdf
 from rag.repair import clean_line, finish, is_double_spaced, join_lines, repair_paragraph_numbers, vocabulary
-from rag.rules import RULES
 from rag.segment import segment
 from rag.settings import Settings
 from rag.textfile import read_text
 from rag.types import Document, Parsed, Unit
 
-PARSER_VERSION = 5  # bump when units change for the same file: re-ingest then re-parses it
+PARSER_VERSION = 6  # bump when units or document facts change for the same file: re-ingest re-parses it
 TEXT_SUFFIXES = {".txt", ".text"}
 SUPPORTED = TEXT_SUFFIXES | {".pdf"}
-_MASTHEAD = re.compile(
-    r"(?:United Nations|Nations Unies|Security Council|General Assembly|Economic and Social Council"
-    r"|Distr\.?:.*|Original:.*|Limited|General|\d{1,2} [A-Z][a-z]+ \d{4}|\[\d{1,2} [A-Z][a-z]+ \d{4}\])"
-)
 _ODS_MISSING = re.compile(r"document you are looking for does not exist in the Official Document System", re.I)
-_DATE = re.compile(
-    r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October"
-    r"|November|December) \d{4}"
-)
 
 
 def parse_file(path: Path, *, settings: Settings, password: str | None = None) -> Parsed:
@@ -96,6 +88,9 @@ def parse_pages(pages: list[str], *, ocr: bool, stem: str, source: str = "", sha
 
     first_lines = [c for raw in pages[0].splitlines()[:200] if (c := clean(raw))]
     symbol = find_symbol(first_lines)
+    title, date = front_matter(
+        [first_lines, *([clean(raw) for raw in page.splitlines()] for page in pages[1:PAGES])], symbol
+    )
     if len(pages) == 1 and ocr:
         pages = split_text_pages(pages[0], symbol)
     cleaned = [[(clean(raw), raw[:1].isspace()) for raw in page.splitlines()] for page in pages]
@@ -136,8 +131,8 @@ def parse_pages(pages: list[str], *, ocr: bool, stem: str, source: str = "", sha
     units = _in_reading_order(list(seg.units), notes_units)
     document = Document(
         id=doc,
-        title=_title(seg.front),
-        date=next((m.group(0) for t in seg.front if (m := _DATE.search(t))), ""),
+        title=title,
+        date=date,
         source=source,
         sha256=sha256,
         pages=len(pages),
@@ -168,11 +163,6 @@ def _in_reading_order(body: list[Unit], notes: list[Unit]) -> list[Unit]:
             out.append(pending.pop(0))
         out.append(unit)
     return out + pending
-
-
-def _title(front: tuple[str, ...]) -> str:
-    lines = [t for t in front if not _MASTHEAD.fullmatch(re.sub(r"^\W+", "", t))]
-    return " ".join(lines[: RULES.title_lines])[: RULES.title_chars]
 
 
 def _script_warnings(units: list[Unit]) -> tuple[str, ...]:

@@ -51,7 +51,6 @@ class ParserRules:
     furniture_min_pages: int = _rule(3, 2, 5, "… and on at least this many pages")
     # -- front matter
     symbol_search_lines: int = _rule(40, 10, 80, "the document symbol is printed within this many lines of page 1")
-    title_lines: int = _rule(4, 1, 8, "a title runs over at most this many front-matter lines")
     title_chars: int = _rule(300, 100, 600, "a title is cut at this many characters")
 
     def __post_init__(self) -> None:

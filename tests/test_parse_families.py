@@ -11,6 +11,7 @@ import pytest
 
 from rag import Settings, parse_file
 from rag.errors import BadInput
+from rag.front import front_matter
 from rag.labels import label
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -36,6 +37,116 @@ def _parse(name: str):
 )
 def test_symbol_from_the_first_page(name, symbol):
     assert _parse(name).document.id == symbol
+
+
+@needs_dev
+@pytest.mark.parametrize(
+    ("name", "date", "title"),
+    [
+        # the distribution block's date, not the session's ("16 June–11 July 2025"); the agenda item's
+        # own title ("Human rights bodies and mechanisms") is not the document's
+        (
+            "A_HRC_59_60.en.pdf",
+            "22 April 2025",
+            "Thirteenth session of the Forum on Business and Human Rights — Report of the Working Group on the"
+            " issue of human rights and transnational corporations and other business enterprises",
+        ),
+        ("A_39_361.en.pdf", "25 July 1984", "Progress report of tbe SecEetaly-General"),  # OCR "19 84", as printed
+        (
+            "A_48_653.en.pdf",  # two agenda items' titles in capitals come first
+            "29 November 1993",
+            "Report of the Special Political and Decolonization Committee (Fourth Committee)",
+        ),
+        ("A_HRC_EMRIP_2025_1.en.pdf", "14 April 2025", "Annotated provisional agenda"),  # masthead given last
+        (
+            "CCPR_C_121_D_2025_2011.en.pdf",  # the committee's name and the form's labels are not the title
+            "27 December 2017",
+            "Decision adopted by the Committee under the Optional Protocol, concerning communication No. 2025/2011",
+        ),
+        (
+            "DP_2025_12.en.pdf",  # the agenda item's title is the document's, printed twice
+            "7 April 2025",
+            "UNDP Cumulative review of the Strategic Plan, 2022-2025, and annual report of the Administrator for 2024",
+        ),
+        (
+            "E_C.20_2025_11.en.pdf",
+            "23 May 2025",
+            "Geospatial information for climate, environment and resilience — Note by the Secretariat",
+        ),
+        (
+            "TD_B_CN.4_48.en.pdf",  # 1995: the Board, the committee and the session before the agenda item
+            "29 March 1995",
+            "Progress report by the UNCTAD secretariat",
+        ),
+        ("S_RES_2773 (2025).en.pdf", "21 February 2025", "Resolution 2773 (2025)"),
+        (
+            "TPNW_MSP_2025_11.en.pdf",
+            "19 March 2025",
+            "Report of the third Meeting of States Parties to the Treaty on the Prohibition of Nuclear Weapons",
+        ),
+        ("UNW_2025_1.en.pdf", "23 April 2025", "Report on the first regular session 2025, 10 to 11 February 2025"),
+        (
+            "JIU_REP_2025_2.en.pdf",  # a cover; no day is printed on it or on the pages after it
+            "",
+            "Review of policies and practices to prevent and respond to sexual exploitation and abuse in the"
+            " United Nations system organizations — Report of the Joint Inspection Unit",
+        ),
+    ],
+)
+def test_title_and_date_from_the_first_page(name, date, title):
+    document = _parse(name).document
+    assert (document.date, document.title) == (date, title)
+
+
+@needs_dev
+def test_a_long_title_is_cut_at_a_word():
+    title = _parse("E_2025_15_Add.1.en.pdf").document.title
+    assert title.startswith("Regional cooperation in the economic, social and related fields — Report of the")
+    assert title.endswith(" …") and len(title) <= 242 and "Economic Commission for Africa" in title
+
+
+def test_title_after_the_agenda_items_own_title_and_date_from_the_distribution_block():
+    masthead = [
+        "Human Rights Council",
+        "Sixtieth session",
+        "8 September–3 October 2025",
+        "Agenda item 3",
+        "Promotion and protection of all human rights, civil,",
+        "political, economic, social and cultural rights",
+        "Access to justice for",
+        "older persons",
+        "Report of the Independent Expert",
+        "Summary",
+        "The Independent Expert submits the present report pursuant to Council resolution 54/1, in which",
+        "United Nations A/HRC/60/9",
+        "General Assembly Distr.: General",
+        "11 July 2025",
+        "Original: English",
+    ]
+    title, date = front_matter([masthead], "A/HRC/60/9")
+    assert (title, date) == ("Access to justice for older persons — Report of the Independent Expert", "11 July 2025")
+    assert front_matter([["Report on the work", "of the session", "I. Introduction"]], None) == (
+        "Report on the work of the session",
+        "",
+    )
+
+
+def test_title_and_date_of_the_default_corpus():
+    documents = {
+        name: parse_file(ROOT / "corpus" / name, settings=Settings()).document
+        for name in ("S_2020_754.txt", "A_80_1.en.pdf", "S_2025_389.en.pdf")
+    }
+    assert (documents["S_2020_754.txt"].date, documents["S_2020_754.txt"].title) == (
+        "29 July 2020",
+        "Action taken by Member States and United Nations entities to address the issue of linkages between"
+        " terrorism and organized crime — Report of the Secretary-General",
+    )
+    # a cover first: the title from it, the date from the page that opens the report
+    assert (documents["A_80_1.en.pdf"].date, documents["A_80_1.en.pdf"].title) == (
+        "18 July 2025",
+        "Report of the Secretary-General on the work of the Organization",
+    )
+    assert documents["S_2025_389.en.pdf"].title == "Conflict-related sexual violence — Report of the Secretary-General"
 
 
 @needs_dev
