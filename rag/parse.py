@@ -24,7 +24,7 @@ from rag.layout import (
 )
 from rag.pdf import is_pdf, read_pdf
 from rag.repair import clean_line, finish, is_double_spaced, join_lines, repair_paragraph_numbers, vocabulary
-from rag.segment import segment
+from rag.segment import Segmented, segment
 from rag.settings import Settings
 from rag.textfile import read_text
 from rag.types import Document, Parsed, Unit
@@ -123,7 +123,7 @@ def parse_pages(pages: list[str], *, ocr: bool, stem: str, source: str = "", sha
             f"fn{k}",
             "footnote",
             f.page,
-            seg.cited_in[k].section if k in seg.cited_in else _section_at(seg.units, f.page),
+            _note_section(seg, k, f),
             finish(join_lines(list(f.lines), vocab), ocr=ocr, vocab=vocab),
         )
         for k, f in enumerate(footnotes, start=1)
@@ -149,6 +149,15 @@ def _unfurnished(text: str, page: int, symbol: str | None, furniture: Furniture)
         return symbol or FURNITURE
     stripped = furniture.strip_jobs(text, page)
     return stripped if stripped or not text else symbol or FURNITURE
+
+
+def _note_section(seg: Segmented, index: int, note: Footnote) -> str:
+    """A footnote's section: that of the unit citing it, else of the part whose heading carries its mark
+    on its page, else of the last unit on or before its page."""
+    if index in seg.cited_in:
+        return seg.cited_in[index].section
+    marked = seg.marked_headings.get((note.page, note.mark)) if note.mark is not None else None
+    return marked or _section_at(seg.units, note.page)
 
 
 def _section_at(units: tuple[Unit, ...], page: int) -> str:

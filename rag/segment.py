@@ -50,6 +50,8 @@ class Segmented:
     front: tuple[str, ...]
     warnings: tuple[str, ...]
     cited_in: dict[int, Unit] = field(default_factory=dict)  # footnote index → the unit citing it
+    # (page, printed footnote mark) → the section of the part whose heading carries that mark
+    marked_headings: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -108,7 +110,7 @@ def segment(lines: list[Line], *, doc: str, ocr: bool, vocab: Counter[str]) -> S
         blocks = layout_blocks([ln for ln in lines if ln.text])
         units = seg.blocks_to_units(blocks, kind="paragraph", section="")
         return Segmented(tuple(units), (), warnings, seg.cited_in)
-    return Segmented(tuple(seg.units), tuple(seg.front), tuple(seg.warnings), seg.cited_in)
+    return Segmented(tuple(seg.units), tuple(seg.front), tuple(seg.warnings), seg.cited_in, seg.marked_headings)
 
 
 _TOC_ENTRY = re.compile(r"(\d{1,3})\. (\S.*?)\s*(?:\.\s?){3,}\s*\d+")
@@ -168,6 +170,7 @@ class _Part:
     path: PartPath
     heading: Line | None
     lines: list[Line] = field(default_factory=list)
+    mark: int | None = None  # a footnote mark glued to the heading's number ("decision 11": decision 1, mark 1)
 
 
 def _parts(lines: list[Line], root: PartPath, first: tuple[str, str] | None = None) -> list[_Part]:
@@ -185,6 +188,7 @@ def _parts(lines: list[Line], root: PartPath, first: tuple[str, str] | None = No
     parts = [_Part(path, None)]
     last: dict[tuple[PartPath, str], int] = {}  # the last number of each kind of part under a parent
     act_annex_opened = False
+    mark: int | None = None
     for ln in lines:
         part = _part_of(ln.text)
         if part is not None and part[0] not in _TOP_KINDS and act_annex_opened:
@@ -207,10 +211,11 @@ def _parts(lines: list[Line], root: PartPath, first: tuple[str, str] | None = No
             if label.isdigit():
                 want = last.get((parent, kind), 0) + 1
                 if int(label) != want and label.startswith(str(want)) and len(label) - len(str(want)) <= 2:
-                    label = str(want)
+                    label, mark = str(want), int(label[len(str(want)) :])
                 last[(parent, kind)] = int(label)
             path = (*parent, (kind, label))
-        parts.append(_Part(path, ln))
+        parts.append(_Part(path, ln, mark=mark))
+        mark = None
     return parts
 
 
@@ -308,6 +313,7 @@ class _Segmenter:
         self.front: list[str] = []
         self.warnings: list[str] = []
         self.cited_in: dict[int, Unit] = {}
+        self.marked_headings: dict[tuple[int, int], str] = {}
         self.heading_chars = 0  # text of the headings found, which is neither paragraphs nor body text
         self.titled = 0  # numbered lines that read as titles (an agenda, numbered headings), not paragraphs
         # the state machine: its mode, the unit being built, and the numbering it expects next
@@ -351,6 +357,8 @@ class _Segmenter:
         units: list[Unit] = []
         for part in _parts(lines, root, first):
             numbered = self.numbered_part(part, section)
+            if numbered and part.heading and part.mark is not None:
+                self.marked_headings.setdefault((part.heading.page, part.mark), numbered[0].section)
             if numbered is not None:
                 units.extend(numbered)
                 continue

@@ -241,10 +241,21 @@ def test_footnote_mark_glued_to_a_decision_heading_is_not_its_number():
     assert first.text.startswith("Decides to hold the third Meeting from 3 to 7 March 2025") and first.page == 15
     pre = next(u for u in parsed.units if u.para == "annex-III.intersessional-decision-3.pp2")
     assert pre.kind == "preamble" and pre.text.startswith("Noting the positive effect of the sponsorship programme")
-    notes = [u.text for u in parsed.units if u.kind == "footnote" and u.page == 17]
+    notes = [(u.text, u.section) for u in parsed.units if u.kind == "footnote" and u.page in (15, 17)]
+    # a note belongs to the decision whose heading carries its mark (page 15's note 1 to decisions 1–3)
     assert notes == [
-        "Adopted through a silence procedure that expired without objection on 28 August 2024.",
-        "Adopted through a silence procedure that expired without objection on 3 January 2025.",
+        (
+            "Adopted through a silence procedure that expired without objection on 29 July 2024.",
+            "Annex III / Intersessional decision 1",
+        ),
+        (
+            "Adopted through a silence procedure that expired without objection on 28 August 2024.",
+            "Annex III / Intersessional decision 4",
+        ),
+        (
+            "Adopted through a silence procedure that expired without objection on 3 January 2025.",
+            "Annex III / Intersessional decision 5",
+        ),
     ]
 
 
