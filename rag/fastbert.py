@@ -1,11 +1,12 @@
-"""A minimal BERT encoder (mean pooling, L2 normalisation) that reads a sentence-transformers model
-folder's own weights. It exists for start-up time: importing sentence-transformers/transformers costs
+"""A minimal BERT or MPNet encoder (mean pooling, L2 normalisation) that reads a sentence-transformers
+model folder's own weights. It exists for start-up time: importing sentence-transformers/transformers costs
 about 3.8 s here, torch + tokenizers about 1.2 s, so one-shot `rag search` embeds its query with this.
 Its vectors equal sentence-transformers' within 1e-5 (tests/test_search_real.py checks)."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import numpy as np
 
 
 def supports(folder: Path) -> bool:
-    """True when `folder` holds a BERT model with mean pooling, which this encoder reproduces exactly."""
+    """True when `folder` holds a BERT or MPNet model with mean pooling, which this encoder reproduces
+    exactly."""
     try:
         modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text())]
         config = json.loads((folder / "config.json").read_text())
@@ -22,7 +24,7 @@ def supports(folder: Path) -> bool:
         return False
     return (
         modules in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"])
-        and config.get("model_type") == "bert"
+        and config.get("model_type") in ("bert", "mpnet")
         and config.get("position_embedding_type", "absolute") == "absolute"
         and config.get("hidden_act") == "gelu"
         and pooling.get("pooling_mode_mean_tokens") is True
@@ -33,7 +35,9 @@ def supports(folder: Path) -> bool:
 
 
 class FastBert:
-    """Encode texts with the weights of a BERT sentence-transformers model, without transformers."""
+    """Encode texts with the weights of a BERT or MPNet sentence-transformers model, without transformers.
+    MPNet differs from BERT in its weights' names, its position ids (counted from the padding id + 1), no
+    token types, and a relative-position bias added to every layer's attention scores."""
 
     def __init__(self, folder: Path) -> None:
         import torch
@@ -44,6 +48,9 @@ class FastBert:
         config = json.loads((folder / "config.json").read_text())
         st_config = json.loads((folder / "sentence_bert_config.json").read_text())
         self.heads, self.layers = config["num_attention_heads"], config["num_hidden_layers"]
+        self.mpnet = config["model_type"] == "mpnet"
+        self.pad = config.get("pad_token_id", 0)
+        self.buckets = config.get("relative_attention_num_buckets", 32)
         self.eps = config["layer_norm_eps"]
         self.w = load_file(str(folder / "model.safetensors"))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -71,35 +78,75 @@ class FastBert:
         batch = self.tokenizer.encode_batch(list(texts))
         ids = torch.tensor([b.ids for b in batch])
         mask = torch.tensor([b.attention_mask for b in batch], dtype=torch.float32)
-        types = torch.tensor([b.type_ids for b in batch])
-        positions = torch.arange(ids.shape[1])
-        x = (
-            w["embeddings.word_embeddings.weight"][ids]
-            + w["embeddings.position_embeddings.weight"][positions]
-            + w["embeddings.token_type_embeddings.weight"][types]
-        )
-        x = self._norm(x, "embeddings.LayerNorm")
+        x = self._embed(ids, mask, batch)
         bias = (1.0 - mask)[:, None, None, :] * torch.finfo(torch.float32).min
+        if self.mpnet:
+            bias = bias + self._position_bias(ids.shape[1])
         n, t, d = x.shape
         head = d // self.heads
+        names = _MPNET if self.mpnet else _BERT
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
             q, k, v = (
-                F.linear(x, w[f"{p}attention.self.{name}.weight"], w[f"{p}attention.self.{name}.bias"])
+                F.linear(x, w[f"{p}{names[part]}.weight"], w[f"{p}{names[part]}.bias"])
                 .view(n, t, self.heads, head)
                 .transpose(1, 2)
-                for name in ("query", "key", "value")
+                for part in ("q", "k", "v")
             )
             context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias).transpose(1, 2).reshape(n, t, d)
-            attended = F.linear(context, w[f"{p}attention.output.dense.weight"], w[f"{p}attention.output.dense.bias"])
-            x = self._norm(x + attended, f"{p}attention.output.LayerNorm")
+            attended = F.linear(context, w[f"{p}{names['o']}.weight"], w[f"{p}{names['o']}.bias"])
+            x = self._norm(x + attended, f"{p}{names['norm']}")
             inner = F.gelu(F.linear(x, w[f"{p}intermediate.dense.weight"], w[f"{p}intermediate.dense.bias"]))
             out = F.linear(inner, w[f"{p}output.dense.weight"], w[f"{p}output.dense.bias"])
             x = self._norm(x + out, f"{p}output.LayerNorm")
         pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1e-9)
         return F.normalize(pooled, dim=-1).numpy().astype(np.float32), x, batch
 
+    def _embed(self, ids, mask, batch):
+        torch, w = self.torch, self.w
+        if self.mpnet:  # positions count real tokens from pad + 1; no token types
+            positions = (torch.cumsum(mask, dim=1) * mask).long() + self.pad
+            x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][positions]
+        else:
+            types = torch.tensor([b.type_ids for b in batch])
+            x = (
+                w["embeddings.word_embeddings.weight"][ids]
+                + w["embeddings.position_embeddings.weight"][torch.arange(ids.shape[1])]
+                + w["embeddings.token_type_embeddings.weight"][types]
+            )
+        return self._norm(x, "embeddings.LayerNorm")
+
+    def _position_bias(self, length: int):
+        """MPNet's relative-position bias (heads × length × length): T5-style buckets, half per direction,
+        exact below 8 tokens apart, logarithmic up to 128."""
+        torch = self.torch
+        relative = torch.arange(length)[None, :] - torch.arange(length)[:, None]
+        half = self.buckets // 2
+        exact = half // 2
+        n = -relative
+        bucket = (n < 0).long() * half
+        n = n.abs()
+        large = exact + (torch.log(n.float().clamp(min=1) / exact) / math.log(128 / exact) * (half - exact)).long()
+        bucket = bucket + torch.where(n < exact, n, large.clamp(max=half - 1))
+        return self.w["encoder.relative_attention_bias.weight"][bucket].permute(2, 0, 1)[None]
+
     def _norm(self, x, name: str):
         return self.torch.nn.functional.layer_norm(
             x, (x.shape[-1],), self.w[f"{name}.weight"], self.w[f"{name}.bias"], self.eps
         )
+
+
+_BERT = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "o": "attention.output.dense",
+    "norm": "attention.output.LayerNorm",
+}
+_MPNET = {
+    "q": "attention.attn.q",
+    "k": "attention.attn.k",
+    "v": "attention.attn.v",
+    "o": "attention.attn.o",
+    "norm": "attention.LayerNorm",
+}

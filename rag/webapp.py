@@ -14,7 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from rag.chat import ChatService
-from rag.embed import ModelEmbedder
+from rag.embed import embedder_for
 from rag.errors import BadInput, RagError
 from rag.export import answer_markdown, conversation_markdown
 from rag.labels import label
@@ -442,7 +442,7 @@ def launch(settings: Settings | None = None) -> None:
         if not pairs or any(len(p) != 2 or not p[0] for p in pairs):
             raise BadInput("RAG_APP_AUTH must be user:password pairs separated by commas")
         auth = [(user.strip(), secret) for user, secret in pairs]
-    app = ChatService(settings, ModelEmbedder(settings.embed_model, fast_queries=settings.fast_query_encoder))
+    app = ChatService(settings, embedder_for(settings))
     export_dir = Path(tempfile.mkdtemp(prefix="paracite-export-"))  # Markdown downloads, served from here
     threading.Thread(target=app.live.open, daemon=True).start()  # the page is served meanwhile, with progress
     build(app, export_dir).queue(default_concurrency_limit=8).launch(

@@ -18,10 +18,23 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 SHARED = Path(os.environ.get("PARACITE_SHARED", ROOT.parent / "shared"))
 ROBUSTNESS = SHARED / "pdf-robustness"
+# Processes a test starts get a private home, but share the model cache the user's processes use: the
+# shipped models are assembled there once (400 MB to 1.1 GB each), not once per test.
+MODELS = {"RAG_MODEL_CACHE": os.environ.get("RAG_MODEL_CACHE", str(Path.home() / ".cache" / "paracite"))}
 
 needs_shared = pytest.mark.skipif(
     not ROBUSTNESS.is_dir(), reason=f"the shared awkward-PDF folder {ROBUSTNESS} is not present on this machine"
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _default_embedding_model() -> None:
+    """Assemble the default embedding model in the shared cache before any test starts a process that
+    would (that process's stderr would then begin with the assembly's log lines)."""
+    from rag import models
+    from rag.settings import EMBED_MODEL
+
+    models.folder(models.EMBEDDERS[EMBED_MODEL], Path(MODELS["RAG_MODEL_CACHE"]))
 
 
 def free_port() -> int:
@@ -48,7 +61,13 @@ def rag(tmp_path: Path):
     """Run the real `rag` CLI in a subprocess, with a private home and index."""
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
-        full_env = {**os.environ, "HOME": str(tmp_path), "RAG_INDEX": str(tmp_path / "index"), **(env or {})}
+        full_env = {
+            **os.environ,
+            "HOME": str(tmp_path),
+            "RAG_INDEX": str(tmp_path / "index"),
+            **MODELS,
+            **(env or {}),
+        }
         proc = subprocess.run(
             [sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=full_env, timeout=timeout
         )

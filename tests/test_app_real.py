@@ -19,7 +19,7 @@ from urllib.request import urlopen
 
 import pytest
 
-from tests.conftest import ROOT, SHARED, free_port
+from tests.conftest import MODELS, ROOT, SHARED, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +38,7 @@ def _app(home: Path, **env: str) -> Iterator[str]:
     full = {
         **os.environ,
         "HOME": str(home),
+        **MODELS,
         "RAG_INDEX": str(home / "index"),
         "RAG_APP_PORT": str(port),
         "GRADIO_ANALYTICS_ENABLED": "False",
@@ -119,7 +120,7 @@ def test_api_chat_and_ask_match_the_cli(ready):
     assert "50 Member States" in markdown and "[^1]: S/2020/754, para. 3." in markdown
     assert "S/2020/754, Report of the Secretary-General" in markdown or "- S/2020/754" in markdown
     asked = client.predict(QUESTION, "extractive", 5, [], api_name="/ask")
-    env = {**os.environ, "RAG_INDEX": str(home / "index"), "HOME": str(home)}
+    env = {**os.environ, "RAG_INDEX": str(home / "index"), "HOME": str(home), **MODELS}
     cli = subprocess.run(
         [sys.executable, "-m", "rag", "ask", QUESTION, "--jsonl"], capture_output=True, text=True, env=env, timeout=300
     )

@@ -20,7 +20,7 @@ import pytest
 from rag import store
 from rag.library import ingest, open_searcher
 from rag.settings import Settings
-from tests.conftest import ROOT, FakeEmbedder, un_text
+from tests.conftest import MODELS, ROOT, FakeEmbedder, un_text
 
 CHILD = Path(__file__).with_name("crash_child.py")
 TRAFFIC = [
@@ -236,7 +236,7 @@ def test_a_second_writer_fails_clearly_and_the_first_completes(docs, tmp_path, r
 
 @pytest.mark.slow
 def test_random_kills_of_rag_ingest_leave_a_complete_index(tmp_path):
-    from rag.embed import ModelEmbedder
+    from rag.embed import embedder_for
 
     index, docs = tmp_path / "index", tmp_path / "docs"
     docs.mkdir()
@@ -245,7 +245,7 @@ def test_random_kills_of_rag_ingest_leave_a_complete_index(tmp_path):
         files.append(docs / f"doc{n}.txt")
         paragraphs = [f"States reported {n} cases of smuggling in region {i} to the Committee." for i in range(30)]
         files[-1].write_text(un_text(f"S/2099/{10 + n}", paragraphs))
-    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT), **MODELS}
 
     def cli(*paths: Path) -> subprocess.Popen:
         command = [sys.executable, "-m", "rag", "ingest", *map(str, paths), "--index", str(index)]
@@ -258,7 +258,7 @@ def test_random_kills_of_rag_ingest_leave_a_complete_index(tmp_path):
     assert first.wait(timeout=120) == 0, first.communicate()[1]
     whole = time.monotonic() - began
     settings = _settings(index)
-    embedder = ModelEmbedder(settings.embed_model, fast_queries=settings.fast_query_encoder)
+    embedder = embedder_for(settings)
 
     landed = []
     for seed, path in enumerate(files[1:-1]):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import MODELS, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ BASELINE_BYTES = BASELINE.read_bytes()
 
 
 def _rag(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "HOME": str(home), "HF_HUB_OFFLINE": "1", **MODELS}
     return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=env, timeout=900)
 
 

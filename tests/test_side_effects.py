@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, un_text
+from tests.conftest import MODELS, ROOT, un_text
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +60,7 @@ def test_library_use_leaves_the_process_as_it_was(tmp_path):
         [sys.executable, "-c", CHILD, str(tmp_path / "index"), str(corpus)],
         capture_output=True,
         text=True,
-        env={**env, "HOME": str(tmp_path)},
+        env={**env, "HOME": str(tmp_path), **MODELS},
         cwd=ROOT,
         timeout=600,
     )
