@@ -26,6 +26,7 @@ from pathlib import Path
 
 from rag import Settings, parse_file
 from rag.errors import RagError
+from rag.pdf import is_pdf
 from rag.types import Unit
 
 # A job number of any UN office: "25-09397", "GE.25-08796", "GE.17-23427(E)".
@@ -47,12 +48,6 @@ class Row:
     job_units: int  # units whose text holds a job number
     seconds: float
     error: str = ""
-
-
-def is_pdf(path: Path) -> bool:
-    """True when the file starts with a PDF header, whatever its name."""
-    with path.open("rb") as f:
-        return f.read(1024).lstrip(b"\x00\t\n\r\f ").startswith(b"%PDF-")
 
 
 def documents(folder: Path) -> list[Path]:

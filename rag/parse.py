@@ -88,12 +88,10 @@ def parse_pages(pages: list[str], *, ocr: bool, stem: str, source: str = "", sha
 
     first_lines = [c for raw in pages[0].splitlines()[:200] if (c := clean(raw))]
     symbol = find_symbol(first_lines)
-    title, date = front_matter(
-        [first_lines, *([clean(raw) for raw in page.splitlines()] for page in pages[1:PAGES])], symbol
-    )
     if len(pages) == 1 and ocr:
         pages = split_text_pages(pages[0], symbol)
     cleaned = [[(clean(raw), raw[:1].isspace()) for raw in page.splitlines()] for page in pages]
+    title, date = front_matter([first_lines, *([t for t, _ in page] for page in cleaned[1:PAGES])], symbol)
     furniture = learn([[t for t, _ in page] for page in cleaned])
     body: list[Line] = []
     footnotes: list[Footnote] = []

@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.settings import MODEL_CACHE
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 SHARED = Path(os.environ.get("PARACITE_SHARED", ROOT.parent / "shared"))
 ROBUSTNESS = SHARED / "pdf-robustness"
 # Processes a test starts get a private home, but share the model cache the user's processes use: the
 # shipped models are assembled there once (400 MB to 1.1 GB each), not once per test.
-MODELS = {"RAG_MODEL_CACHE": os.environ.get("RAG_MODEL_CACHE", str(Path.home() / ".cache" / "paracite"))}
+MODELS = {"RAG_MODEL_CACHE": os.environ.get("RAG_MODEL_CACHE", str(MODEL_CACHE))}
 
 needs_shared = pytest.mark.skipif(
     not ROBUSTNESS.is_dir(), reason=f"the shared awkward-PDF folder {ROBUSTNESS} is not present on this machine"
