@@ -33,6 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", type=Path, nargs="+")
     p.add_argument("--password", help="password of encrypted PDFs")
     p.add_argument("--rebuild", action="store_true", help="re-embed every stored unit with the configured model")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="parse and embed on Ray: a cluster's address (auto, HOST:6379, ray://HOST:10001) or none for this machine",
+    )
+    p.add_argument("--ray-workers", type=int, metavar="N", help="Ray workers (default: one per CPU of the cluster)")
 
     sub.add_parser("docs", help="list the indexed documents")
 
@@ -159,8 +167,14 @@ def _parse(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.library import ingest
+    from rag.library import ingest, read
 
+    if args.ray_workers is not None and (args.ray is None or args.ray_workers < 1):
+        raise BadInput("--ray-workers needs --ray and a number of at least 1")
+    if args.ray is not None:
+        from rag.distributed import RayReader
+
+        reader = RayReader(args.ray, args.ray_workers)
     missing = [p for p in args.paths if not p.exists()]
     report = ingest(
         [p for p in args.paths if p.exists()],
@@ -168,6 +182,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         embedder=_embedder(settings),
         password=args.password,
         rebuild=args.rebuild,
+        reader=read if args.ray is None else reader,
     )
     for outcome, ids in (("added", report.added), ("replaced", report.replaced), ("unchanged", report.unchanged)):
         if ids:

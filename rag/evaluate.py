@@ -209,11 +209,10 @@ def corpus_files(corpus: Path) -> dict[str, Path]:
 def open_for(questions: Sequence[GoldQuestion], *, settings: Settings, embedder, progress: bool = True) -> Searcher:
     """A searcher over the configured index; with no index yet, one is built from the corpus files the
     questions need. Every question's document must be in the index."""
-    from rag import store
-    from rag.library import ingest, open_searcher
+    from rag.library import ingest, open_searcher, open_store
 
     needed = sorted({q.doc for q in questions}, key=doc_key)
-    if store.load(settings.index, fingerprint=embedder.fingerprint) is None:
+    if open_store(settings).load(fingerprint=embedder.fingerprint) is None:
         files = corpus_files(settings.corpus)
         if lacking := [d for d in needed if doc_key(d) not in files]:
             raise BadInput(

@@ -1,7 +1,9 @@
 """A minimal BERT or MPNet encoder (mean pooling, L2 normalisation) that reads a sentence-transformers
 model folder's own weights. It exists for start-up time: importing sentence-transformers/transformers costs
-about 3.8 s here, torch + tokenizers about 1.2 s, so one-shot `rag search` embeds its query with this.
-Its vectors equal sentence-transformers' within 1e-5 (tests/test_search_real.py checks)."""
+about 3.8 s here, torch + tokenizers about 1.2 s, so one-shot `rag search` embeds its query with this; and
+for ingest speed: `encode_many` sorts texts by length (little padding) and can run in bfloat16 where the
+CPU computes it natively (AMX or AVX512-BF16: twice as fast here, cosines within 1e-4 of float32).
+Its float32 vectors equal sentence-transformers' within 1e-5 (tests/test_search_real.py checks)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,14 @@ def supports(folder: Path) -> bool:
     )
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX tiles or AVX512-BF16); elsewhere it is emulated
+    and slower than float32."""
+    import torch
+
+    return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+
+
 class FastBert:
     """Encode texts with the weights of a BERT or MPNet sentence-transformers model, without transformers.
     MPNet differs from BERT in its weights' names, its position ids (counted from the padding id + 1), no
@@ -62,6 +72,30 @@ class FastBert:
         """Normalised mean-pooled embeddings, one row per text."""
         with self.torch.inference_mode():  # no autograd, and the caller's grad mode left as it was
             return self._forward(texts)[0]
+
+    def encode_many(
+        self, texts: Sequence[str], *, batch: int = 32, bf16: bool = False, tokens: bool = False
+    ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """Normalised embeddings of `texts` (one row each, in order), encoded in batches of similar length;
+        with `tokens`, each text's token ids and normalised contextual token vectors (special tokens left
+        out). `bf16`: compute in bfloat16 when the CPU has native support for it (else float32)."""
+        torch = self.torch
+        lengths = [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        per_text: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0, np.int32), np.zeros((0, self.dim)))] * len(texts)
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16 and native_bf16()):
+            for start in range(0, len(order), batch):
+                rows = order[start : start + batch]
+                pooled, x, encoded = self._forward([texts[r] for r in rows])
+                vectors[rows] = pooled
+                if tokens:
+                    x = torch.nn.functional.normalize(x.float(), dim=-1)
+                    for j, row in enumerate(rows):
+                        keep = [i for i, special in enumerate(encoded[j].special_tokens_mask) if not special]
+                        ids = np.asarray(encoded[j].ids, dtype=np.int32)[keep]
+                        per_text[row] = (ids, x[j, keep].numpy().astype(np.float32))
+        return vectors, per_text if tokens else []
 
     def encode_tokens(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
         """The embedding of `text`, its token ids, normalised contextual token vectors and word pieces
@@ -99,6 +133,7 @@ class FastBert:
             inner = F.gelu(F.linear(x, w[f"{p}intermediate.dense.weight"], w[f"{p}intermediate.dense.bias"]))
             out = F.linear(inner, w[f"{p}output.dense.weight"], w[f"{p}output.dense.bias"])
             x = self._norm(x + out, f"{p}output.LayerNorm")
+        x = x.float()
         pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1e-9)
         return F.normalize(pooled, dim=-1).numpy().astype(np.float32), x, batch
 

@@ -41,6 +41,7 @@ class Scope:
 
     units: np.ndarray | None  # unit rows allowed; None: all
     views: np.ndarray | None  # vector rows allowed; None: all
+    docs: tuple[str, ...] | None  # the documents' keys (`doc_key`); None: all
     lexical: Lexical  # the BM25 statistics to rank with (one document's own when one is searched)
 
 
@@ -80,7 +81,7 @@ class Indexed:
     def scope(self, doc: str | Sequence[str] | None) -> Scope:
         """The rows a search within `doc` (one document id, a few, or None: all) may return."""
         if doc is None:
-            return Scope(None, None, self.lexical)
+            return Scope(None, None, None, self.lexical)
         docs = [doc] if isinstance(doc, str) else list(doc)
         if not docs:
             raise BadInput("no documents chosen to search")
@@ -90,6 +91,7 @@ class Indexed:
         return Scope(
             np.concatenate([self.unit_rows[key] for key in keys]),
             np.concatenate([self.view_rows[key] for key in keys]),
+            tuple(keys),
             self.doc_lexical[keys[0]] if len(keys) == 1 else self.lexical,
         )
 

@@ -18,6 +18,13 @@ def _tokens(texts: Sequence[str]) -> list[list[str]]:
     return bm25s.tokenize(list(texts), stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
 
 
+def analysed(texts: Sequence[str]) -> list[str]:
+    """Each text as the words BM25 ranks it by (stemmed, stopwords dropped), space-separated: what a search
+    engine's own BM25 is given, so that it ranks by Paracite's analysis (Milvus Lite's tokenizer neither
+    stems nor drops stopwords)."""
+    return [" ".join(words) for words in _tokens(texts)] if texts else []
+
+
 @lru_cache(maxsize=8192)
 def _query_tokens(text: str) -> tuple[str, ...]:
     return tuple(_tokens([text])[0])

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from tqdm import tqdm
@@ -18,7 +19,7 @@ from rag.indexed import doc_key, views
 from rag.parse import PARSER_VERSION, SUPPORTED, is_pdf, parse_file
 from rag.retrieve import Searcher
 from rag.settings import Settings
-from rag.store import Snapshot
+from rag.store import Snapshot, Store
 from rag.types import Document, Unit
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,19 @@ class IngestReport:
 
 
 Progress = Callable[[str, float], None]  # (stage, fraction done): "parse S_2020_754.txt", "embed", "save"
+
+
+def open_store(settings: Settings) -> Store:
+    """The store the settings name: the FAISS folder `index`, or Milvus (RAG_STORE=milvus)."""
+    if settings.store == "milvus":
+        from rag.milvus_store import MilvusStore
+
+        token = settings.milvus_token.get_secret_value() if settings.milvus_token else None
+        uri = settings.milvus_uri or str(settings.index / "milvus.db")
+        if "://" not in uri:
+            Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        return MilvusStore(uri, settings.milvus_collection, token)
+    return store.FaissStore(settings.index)
 
 
 def expand(paths: Iterable[Path]) -> list[Path]:
@@ -62,6 +76,39 @@ class Entry:
     tokens: tuple[Tokens, ...] = ()
 
 
+def _silent(stage: str, fraction: float) -> None:
+    """A `Progress` that shows nothing."""
+
+
+class Reader(Protocol):
+    """Reads files into entries: parsed (and possibly embedded already), and the files that failed with
+    their one-line reasons. `read` below does it in this process; `rag.distributed` on Ray."""
+
+    def __call__(
+        self, paths: list[Path], *, settings: Settings, password: str | None, progress: bool, tell: Progress
+    ) -> tuple[list[Entry], list[tuple[str, str]]]: ...
+
+
+def read(
+    paths: list[Path], *, settings: Settings, password: str | None, progress: bool, tell: Progress = _silent
+) -> tuple[list[Entry], list[tuple[str, str]]]:
+    """Parse each file in turn (embedding comes after, in batches across documents)."""
+    entries: list[Entry] = []
+    failed: list[tuple[str, str]] = []
+    bar = tqdm(paths, desc="ingest", unit="file", disable=not progress, file=sys.stderr, leave=False)
+    for done, path in enumerate(bar):
+        bar.set_postfix_str(path.name[-30:])
+        tell(f"parse {path.name}", done / len(paths))
+        try:
+            parsed = parse_file(path, settings=settings, password=password)
+        except RagError as exc:
+            failed.append((str(path), str(exc)))
+            continue
+        entries.append(Entry(parsed.document, parsed.units))
+    bar.close()
+    return entries, failed
+
+
 def ingest(
     paths: Iterable[Path],
     *,
@@ -71,40 +118,45 @@ def ingest(
     rebuild: bool = False,
     progress: bool = True,
     on_progress: Progress | None = None,
+    reader: Reader = read,
 ) -> IngestReport:
     """Parse, embed and add or replace documents; bad files are reported and skipped, never fatal.
     The index is switched to the new state in one atomic step, or left as it was. `progress` shows
-    bars on stderr; `on_progress` is told each stage as it goes (for a progress display of one's own)."""
-    tell = on_progress or (lambda stage, fraction: None)
+    bars on stderr; `on_progress` is told each stage as it goes (for a progress display of one's own).
+    `reader` parses the files that are new or changed (and may embed them: `rag.distributed`)."""
+    tell = on_progress or _silent
     files = expand(paths)
     with store.writer_lock(settings.index):
-        store.prune(settings.index)
+        if settings.store == "faiss":
+            store.prune(settings.index)
         entries, parser = _load(settings, embedder, rebuild)
         known = {e.document.sha256: e.document for e in entries.values()} if parser == PARSER_VERSION else {}
-        added: list[str] = []
-        replaced: list[str] = []
         unchanged: list[str] = []
+        todo: list[Path] = []
         failed: list[tuple[str, str]] = []
-        bar = tqdm(files, desc="ingest", unit="file", disable=not progress, file=sys.stderr, leave=False)
-        for done, path in enumerate(bar):
-            bar.set_postfix_str(path.name[-30:])
-            tell(f"parse {path.name}", done / len(files))
+        for path in files:
             try:
                 digest = store.sha256_file(path) if path.is_file() else None
-                if digest in known and not rebuild:
-                    unchanged.append(known[digest].id)
-                    continue
-                parsed = parse_file(path, settings=settings, password=password)
-            except RagError as exc:
-                failed.append((str(path), str(exc)))
+            except OSError as exc:
+                failed.append((str(path), f"{str(path)!r} cannot be read ({exc.strerror})"))
                 continue
-            doc = parsed.document.id
+            if digest in known and not rebuild:
+                unchanged.append(known[digest].id)
+            else:
+                todo.append(path)
+        fresh, unread = (
+            reader(todo, settings=settings, password=password, progress=progress, tell=tell) if todo else ([], [])
+        )
+        failed += unread
+        added: list[str] = []
+        replaced: list[str] = []
+        for entry in fresh:
+            doc = entry.document.id
             (replaced if doc in entries else added).append(doc)
-            entries[doc] = Entry(parsed.document, parsed.units)
-        bar.close()
+            entries[doc] = entry
         if not (added or replaced or rebuild):
             return IngestReport(unchanged=tuple(unchanged), failed=tuple(failed))
-        entries = _embed(embedder, entries, progress, tell)
+        entries = embed_entries(embedder, entries, progress=progress, tell=tell)
         tell("save", 1.0)
         _save(settings, embedder, entries)
     return IngestReport(tuple(added), tuple(replaced), tuple(unchanged), tuple(failed))
@@ -113,7 +165,7 @@ def ingest(
 def remove(doc: str, *, settings: Settings, embedder: Embedder) -> Document:
     """Remove one document from the index; an unknown id is a BadInput."""
     with store.writer_lock(settings.index):
-        loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
+        loaded = open_store(settings).load(fingerprint=embedder.fingerprint)
         entries = _entries(loaded[0], with_vectors=True) if loaded else {}
         match = next((e.document for e in entries.values() if doc_key(e.document.id) == doc_key(doc)), None)
         if match is None:
@@ -127,7 +179,7 @@ def open_searcher(
     *, settings: Settings, embedder: Embedder, progress: bool = True, on_progress: Progress | None = None
 ) -> Searcher:
     """Load the index, building it from the shipped default corpus on first use."""
-    loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
+    loaded = open_store(settings).load(fingerprint=embedder.fingerprint)
     if loaded is None:
         log.info("first use: indexing the default corpus %r…", str(settings.corpus))
         report = ingest(
@@ -135,7 +187,7 @@ def open_searcher(
         )
         for path, reason in report.failed:
             log.warning("skipped %s: %s", path, reason)
-        loaded = store.load(settings.index, fingerprint=embedder.fingerprint)
+        loaded = open_store(settings).load(fingerprint=embedder.fingerprint)
         if loaded is None:
             raise RagError(f"no documents could be indexed from {str(settings.corpus)!r}")
     snapshot, index = loaded
@@ -155,19 +207,19 @@ def _load(settings: Settings, embedder: Embedder, rebuild: bool) -> tuple[dict[s
     """The library's documents as entries, and the parser version that read them. On `rebuild` only the
     units are kept (from an index of any model or schema): everything is embedded again."""
     if rebuild:
-        if catalogue := store.load_units(settings.index):
+        if catalogue := open_store(settings).load_units():
             parser, documents, units = catalogue
             by_doc: dict[str, list[Unit]] = {d.id: [] for d in documents}
             for unit in units:
                 by_doc[unit.doc].append(unit)
             return {d.id: Entry(d, tuple(by_doc[d.id])) for d in documents}, parser
-    elif loaded := store.load(settings.index, fingerprint=embedder.fingerprint):
+    elif loaded := open_store(settings).load(fingerprint=embedder.fingerprint):
         return _entries(loaded[0], with_vectors=True), loaded[0].parser
     return {}, PARSER_VERSION
 
 
 def _save(settings: Settings, embedder: Embedder, entries: dict[str, Entry]) -> None:
-    store.save(settings.index, _join(embedder, entries), model=embedder.name, hnsw_threshold=settings.hnsw_threshold)
+    open_store(settings).save(_join(embedder, entries), model=embedder.name, hnsw_threshold=settings.hnsw_threshold)
 
 
 def _entries(snapshot: Snapshot, *, with_vectors: bool) -> dict[str, Entry]:
@@ -226,7 +278,9 @@ def _concat_tokens(per_unit: list[Tokens], dim: int) -> tuple[np.ndarray, np.nda
     )
 
 
-def _embed(embedder: Embedder, entries: dict[str, Entry], progress: bool, tell: Progress) -> dict[str, Entry]:
+def embed_entries(
+    embedder: Embedder, entries: dict[str, Entry], *, progress: bool, tell: Progress = _silent
+) -> dict[str, Entry]:
     """Every entry embedded: the views of each unit of the entries not embedded yet, in batches across
     documents; whole units with their token vectors (for reranking), quantised."""
     todo = [doc for doc, e in entries.items() if e.vectors is None]
@@ -241,13 +295,15 @@ def _embed(embedder: Embedder, entries: dict[str, Entry], progress: bool, tell: 
             texts += (v := views(unit))
             owners += [i] * len(v)
         spans[doc] = (start, len(texts))
-    parts = sorted(set(range(len(texts))) - set(whole))
+    # batches of texts of about the same length: little padding to compute
+    whole = sorted(whole, key=lambda row: len(texts[row]))
+    parts = sorted(set(range(len(texts))) - set(whole), key=lambda row: len(texts[row]))
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     tokens: dict[int, Tokens] = {}
     batches = [(True, whole[i : i + 64]) for i in range(0, len(whole), 64)]
     batches += [(False, parts[i : i + 64]) for i in range(0, len(parts), 64)]
     for done, (with_tokens, rows) in enumerate(
-        tqdm(batches, desc="embed", unit="batch", disable=not progress, file=sys.stderr, leave=False)
+        tqdm(batches, desc="embed", unit="batch", disable=not (progress and batches), file=sys.stderr, leave=False)
     ):
         tell("embed", done / len(batches))
         batch = [texts[i] for i in rows]

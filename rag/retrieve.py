@@ -19,10 +19,10 @@ from threadpoolctl import ThreadpoolController
 
 from rag.embed import Embedder, Query
 from rag.errors import BadInput
-from rag.indexed import Indexed, doc_key, views
+from rag.indexed import Indexed, Scope, doc_key, views
 from rag.lexical import terms, terms_of
 from rag.settings import Retrieval
-from rag.store import Snapshot, VectorIndex, dequantise
+from rag.store import LexicalSearch, Snapshot, Vectors, dequantise
 from rag.types import Document, Hit, Unit
 
 __all__ = ["QUESTION_WORDS", "Searcher", "doc_key", "views"]
@@ -105,7 +105,7 @@ QUESTION_WORDS = frozenset(
 class Searcher:
     """Searches one loaded index with the models loaded once: ranks units for a question."""
 
-    def __init__(self, snapshot: Snapshot, index: VectorIndex, embedder: Embedder, params: Retrieval) -> None:
+    def __init__(self, snapshot: Snapshot, index: Vectors, embedder: Embedder, params: Retrieval) -> None:
         # Searching multiplies small matrices: numpy's (and faiss's) OpenBLAS threads would only spin, and
         # their busy-waiting after each product slowed torch's query encoder on two cores fivefold. So each
         # search runs with BLAS on one thread, and the process's own setting is restored after it.
@@ -141,12 +141,20 @@ class Searcher:
             raise BadInput(f"-k must be at least 1, not {k!r}")
         scope = self.data.scope(doc)
         depth = max(p.candidates, k)
-        dense = self._dense(question, depth, scope.views, p)
+        dense = self._dense(question, depth, scope, p)
         own = scope.lexical is not self.data.lexical  # one document's BM25: rows numbered within it
-        lexical, _ = scope.lexical.search(question, depth, None if own else scope.units)
-        confidence = scope.lexical.coverage(question, int(lexical[0])) if len(lexical) else 0.0
-        if own and scope.units is not None:
-            lexical = scope.units[lexical]
+        if isinstance(self.index, LexicalSearch):  # the store's own BM25 (Milvus), in library rows
+            lexical = self.index.lexical(question, depth, scope.docs)
+        else:
+            lexical, _ = scope.lexical.search(question, depth, None if own else scope.units)
+            if own and scope.units is not None:
+                lexical = scope.units[lexical]
+        # how much of the question the best match holds, in the statistics of the scope's own BM25
+        confidence = 0.0
+        if len(lexical):
+            own_rows = scope.units if own else None
+            first = int(lexical[0] if own_rows is None else np.searchsorted(own_rows, lexical[0]))
+            confidence = scope.lexical.coverage(question, first)
         lexical_weight = p.lexical_weight * confidence**p.lexical_confidence_power
         fused: dict[int, float] = defaultdict(float)
         for rank, row in enumerate(dense):
@@ -251,11 +259,11 @@ class Searcher:
         self._words[question] = words = (query.tokens[keep], weights)
         return words
 
-    def _dense(self, question: str, depth: int, allowed: np.ndarray | None, p: Retrieval) -> list[int]:
+    def _dense(self, question: str, depth: int, scope: Scope, p: Retrieval) -> list[int]:
         """Units ranked by the cosine of their best sentence plus that of the whole unit (a question
         usually matches one sentence; the whole unit breaks ties towards the paragraph about it)."""
         query = self.query(question).vector
-        rows, _ = self.index.search(query, depth * p.dense_overfetch, allowed)
+        rows, _ = self.index.search(query, depth * p.dense_overfetch, scope.views, scope.docs)
         owners = self.data.owners
         candidates = np.array(list(dict.fromkeys(owners[rows].tolist()))[:depth], dtype=np.int64)
         if not len(candidates):

@@ -9,9 +9,10 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import faiss
 import numpy as np
@@ -115,8 +116,11 @@ class VectorIndex:
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         return cls(index)
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Row ids and scores of the `k` nearest rows, optionally only among `allowed` row ids."""
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None, docs: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids and scores of the `k` nearest rows, optionally only among `allowed` row ids (those of
+        the documents `docs`, which a store that filters by document uses instead)."""
         k = min(k, self.index.ntotal if allowed is None else len(allowed))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -132,6 +136,49 @@ class VectorIndex:
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
+
+
+class Vectors(Protocol):
+    """A store's vector search (`VectorIndex`, or Milvus's)."""
+
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None, docs: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@runtime_checkable
+class LexicalSearch(Protocol):
+    """A store that ranks units by BM25 itself (Milvus), given the question."""
+
+    def lexical(self, question: str, k: int, docs: Sequence[str] | None = None) -> np.ndarray:
+        """Unit rows, best first."""
+        ...
+
+
+class Store(Protocol):
+    """Where an index lives: the FAISS folder (`FaissStore`) or Milvus (`rag.milvus_store`)."""
+
+    def load(self, *, fingerprint: str | None) -> tuple[Snapshot, Vectors] | None: ...
+
+    def load_units(self) -> tuple[int, tuple[Document, ...], tuple[Unit, ...]] | None: ...
+
+    def save(self, snapshot: Snapshot, *, model: str, hnsw_threshold: int) -> Vectors: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FaissStore:
+    """The index in a folder: FAISS and numpy files (the functions below)."""
+
+    folder: Path
+
+    def load(self, *, fingerprint: str | None) -> tuple[Snapshot, VectorIndex] | None:
+        return load(self.folder, fingerprint=fingerprint)
+
+    def load_units(self) -> tuple[int, tuple[Document, ...], tuple[Unit, ...]] | None:
+        return load_units(self.folder)
+
+    def save(self, snapshot: Snapshot, *, model: str, hnsw_threshold: int) -> VectorIndex:
+        return save(self.folder, snapshot, model=model, hnsw_threshold=hnsw_threshold)
 
 
 def load(folder: Path, *, fingerprint: str | None) -> tuple[Snapshot, VectorIndex] | None:

@@ -93,21 +93,45 @@ def test_bad_search_input_is_one_line(index):
 def test_fast_query_encoder_equals_sentence_transformers(name, max_tokens):
     from rag.embed import ModelEmbedder
 
-    embedder = ModelEmbedder(name)  # MPNet (the default) and BERT
-    assert embedder.fast_queries
+    embedder = ModelEmbedder(name, bf16=False)  # MPNet and BERT (the default)
+    assert embedder.fast
     long = "On 19 July 2019, the Security Council adopted resolution 2482 (2019). " * 30  # past either cut
     texts = ["spy services and the police", long]
-    slow = embedder.embed_documents(texts)
+    slow = ModelEmbedder(name, fast=False).embed_documents(texts)
     fast = np.stack([embedder.embed_query(t) for t in texts])
     assert np.abs(slow - fast).max() < 1e-5
     vectors, tokens = embedder.embed_with_tokens(texts)  # the pass ingest uses for whole units
     assert np.abs(vectors - slow).max() < 1e-5
+    slow_vectors, slow_tokens = ModelEmbedder(name, fast=False).embed_with_tokens(texts)
+    assert np.abs(slow_vectors - vectors).max() < 1e-5
+    for (ids, token_vectors), (slow_ids, slow_token_vectors) in zip(tokens, slow_tokens, strict=True):
+        assert np.array_equal(ids, slow_ids) and np.abs(token_vectors - slow_token_vectors).max() < 1e-4
     for text, (ids, token_vectors) in zip(texts, tokens, strict=True):
         query = embedder.embed_query_tokens(text)
         assert np.array_equal(query.token_ids, ids) and np.abs(query.tokens - token_vectors).max() < 1e-4
         assert np.allclose(np.linalg.norm(token_vectors, axis=1), 1, atol=1e-5)
     assert embedder.embed_query_tokens(texts[0]).pieces == ("spy", "services", "and", "the", "police")
     assert len(tokens[1][0]) == max_tokens - 2  # less the two special tokens
+
+
+def test_bfloat16_documents_match_float32():
+    """Ingest's bfloat16 pass (where the CPU has it) gives the float32 vectors' directions and order."""
+    from rag.embed import ModelEmbedder
+    from rag.fastbert import native_bf16
+    from rag.indexed import views
+    from rag.parse import parse_file
+    from rag.settings import Settings
+
+    if not native_bf16():
+        pytest.skip("this CPU has no native bfloat16: documents are embedded in float32")
+    units = parse_file(CORPUS / "S_2020_754.txt", settings=Settings()).units[:40]
+    texts = [v for u in units for v in views(u)]
+    exact, quick = ModelEmbedder(bf16=False), ModelEmbedder()
+    (v32, t32), (v16, t16) = exact.embed_with_tokens(texts), quick.embed_with_tokens(texts)
+    assert (np.sum(v32 * v16, axis=1) > 0.999).all()
+    assert all((np.sum(a[1] * b[1], axis=1) > 0.99).all() for a, b in zip(t32, t16, strict=True))
+    query = exact.embed_query("How many Member States contributed to the report?")
+    assert np.array_equal(np.argsort(-(v32 @ query))[:10], np.argsort(-(v16 @ query))[:10])
 
 
 def test_gold_questions_meet_the_retrieval_bar(index):
