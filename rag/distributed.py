@@ -10,8 +10,10 @@ configured store (FAISS or Milvus). Ray's own logs go to its session folder, not
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,7 @@ class RayReader:
     def __call__(
         self, paths: list[Path], *, settings: Settings, password: str | None, progress: bool, tell: Progress
     ) -> tuple[list[Entry], list[tuple[str, str]]]:
+        os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")  # Ray Data's progress lines (read when imported)
         import ray
         import ray.data
 
@@ -61,16 +64,25 @@ class RayReader:
             )
         entries: list[Entry] = []
         failed: list[tuple[str, str]] = []
+        nodes: set[str] = set()
+        start = time.perf_counter()
         stage = f"parse and embed on Ray ({workers} workers)"
         bar = tqdm(total=len(paths), desc="ray", unit="file", disable=not progress, file=sys.stderr, leave=False)
         for n, row in enumerate(done.iter_rows(), start=1):
             tell(stage, n / len(paths))
             bar.update()
+            nodes.add(row["node"])
             if row["error"]:
                 failed.append((row["path"], row["error"]))
             else:
                 entries.append(pickle.loads(row["entry"]))
         bar.close()
+        seconds, units = time.perf_counter() - start, sum(len(e.units) for e in entries)
+        print(
+            f"ray: {len(paths)} files read by {workers} workers on {len(nodes)} node{'s' * (len(nodes) != 1)}: "
+            f"{units} units in {seconds:.1f} s ({units / seconds:.1f} units/s)",
+            file=sys.stderr,
+        )
         return entries, failed
 
 
@@ -78,22 +90,25 @@ class _Worker:
     """One Ray worker: the embedding model loaded once, then one file per call."""
 
     def __init__(self, settings: Settings, password: str | None, threads: int) -> None:
+        import ray
         import torch
 
         from rag.embed import embedder_for
 
         torch.set_num_threads(threads)
+        self.node = ray.get_runtime_context().get_node_id()
         self.settings, self.password = settings, password
         self.embedder = embedder_for(settings)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
-        out: dict[str, list] = {"path": [], "entry": [], "error": []}
+        out: dict[str, list] = {"path": [], "entry": [], "error": [], "node": []}
         for path in batch["path"]:
             entries, failed = read([Path(path)], settings=self.settings, password=self.password, progress=False)
             embedded = embed_entries(self.embedder, {e.document.id: e for e in entries}, progress=False)
             out["path"].append(path)
             out["entry"].append(pickle.dumps(next(iter(embedded.values()))) if embedded else b"")
             out["error"].append(failed[0][1] if failed else "")
+            out["node"].append(self.node)
         return out
 
 

@@ -10,11 +10,14 @@ and a writer that dies leaves collections that the next save removes."""
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
+import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,14 +81,40 @@ class MilvusStore:
     @property
     def client(self) -> Any:
         if not hasattr(self, "_client"):
-            os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # else gRPC notes each fork (Ray's, the PDF reader's)
+            # gRPC's fork handlers (run when Ray or the PDF reader start processes) can break the channel to the
+            # Milvus Lite server running in this process; the children exec at once and need none of them.
+            os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
+            os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
             from pymilvus import MilvusClient
 
+            for name in ("pymilvus", "milvus_lite"):  # their warnings and tracebacks; our errors say what failed
+                logging.getLogger(name).setLevel(logging.CRITICAL)  # (after the import, which sets pymilvus's)
+
             try:
-                self._client = MilvusClient(self.uri, token=self.token or "")
+                # Milvus Lite's in-process gRPC server keeps gRPC's default ping policy (none more often than
+                # every 5 minutes without calls), which pymilvus's 10-second keepalive breaks: the server closed
+                # the idle channel ("too many pings") while Ray was reading files
+                local = {} if "://" in self.uri else {"grpc.keepalive_time_ms": 360_000}
+                self._client = MilvusClient(self.uri, token=self.token or "", timeout=60, grpc_options=local)
             except Exception as exc:  # noqa: BLE001 - any failure to connect is a configuration problem
+                if _locked(self.uri):
+                    raise RagError(
+                        f"the Milvus Lite file {self.uri!r} is open in another process (Milvus Lite serves one "
+                        "process at a time: stop the app or the other command, or use a Milvus server)"
+                    ) from None
                 raise RagError(f"cannot open the Milvus store at {self.uri!r} ({type(exc).__name__}: {exc})") from None
         return self._client
+
+    def close(self) -> None:
+        """Close the connection and, for a Milvus Lite file, the server this process ran for it (which holds
+        the file's lock until then: another process can open the file after this)."""
+        if hasattr(self, "_client"):
+            self._client.close()
+            del self._client
+        if "://" not in self.uri:
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(self.uri)
 
     # -- reading ---------------------------------------------------------------------------------------------
 
@@ -330,6 +359,20 @@ class MilvusStore:
         for suffix in _PARTS:
             if self.client.has_collection(f"{gen}_{suffix}"):
                 self.client.drop_collection(f"{gen}_{suffix}")
+
+
+def _locked(uri: str) -> bool:
+    """Whether `uri` is a Milvus Lite folder whose lock another process holds."""
+    lock = Path(uri) / "LOCK"
+    if "://" in uri or not lock.exists():
+        return False
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 def _fit(text: str, what: str) -> str:

@@ -3,6 +3,9 @@ embedder (fast). The real model, Ray and the corpus are in tests/test_cluster.py
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +154,47 @@ def test_milvus_bad_settings_are_one_line_errors(tmp_path, rag):
     assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
     run = rag("ingest", str(tmp_path), "--ray-workers", "2")
     assert run.code == 2 and run.stderr.strip() == "rag: error: --ray-workers needs --ray and a number of at least 1"
+
+
+def test_milvus_lite_file_open_elsewhere_is_a_one_line_error(tmp_path, docs, rag):
+    settings = _settings(tmp_path, docs, "milvus")
+    ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
+    open_store(settings).close()  # this process lets go of the file
+    path = str(settings.index / "milvus.db")
+    hold = (
+        "import sys, time; from pymilvus import MilvusClient; MilvusClient(sys.argv[1]); "
+        "print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", hold, path], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        run = rag("search", "prisons", env={"RAG_STORE": "milvus", "RAG_MILVUS_URI": path})
+        assert run.code != 0 and run.stderr.strip() == (
+            f"rag: error: the Milvus Lite file {path!r} is open in another process (Milvus Lite serves one process "
+            "at a time: stop the app or the other command, or use a Milvus server)"
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.slow
+def test_milvus_lite_connection_survives_an_idle_minute(tmp_path, docs):
+    """pymilvus pings every 10 s; Milvus Lite's server took that as abuse after about 30 s idle and closed
+    the channel ("too_many_pings"), which broke a `rag ingest --ray` whose files took minutes to read."""
+    settings = _settings(tmp_path, docs, "milvus")
+    ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
+    open_store(settings).close()
+    script = (
+        "import sys, time; from rag.milvus_store import MilvusStore; m = MilvusStore(sys.argv[1]); "
+        "print(m.manifest()['units']); time.sleep(60); print(m.manifest()['units'])"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(settings.index / "milvus.db")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "GRPC_VERBOSITY": "INFO"},
+    )
+    assert run.returncode == 0 and run.stdout.split() == ["6", "6"], run.stderr[-2000:]
+    assert "too_many_pings" not in run.stderr and "GOAWAY" not in run.stderr

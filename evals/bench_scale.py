@@ -1,0 +1,253 @@
+"""Benchmark: search engines at library scale, and ingestion on Ray by number of workers.
+
+    python evals/bench_scale.py [--units 1000000] [--engines faiss-flat,faiss-hnsw-sq8,faiss-ivf-sq8,milvus-ivf-sq8]
+                                [--workers 1,2,4] [--files DIR…]
+
+Vectors: embedding a million units does not fit this machine (all-MiniLM-L6-v2 embeds about 100 units/s on
+2 cores: three hours), so the library's vectors are made from the real model's: every vector of the
+default corpus (paragraphs and sentences, 2,285 of them) mixed with a second one and noise, then
+normalised. Queries are the real model's vectors of the gold and held-out questions. Recall@10 is
+against exact search over the same vectors. Texts (for the BM25 figures) are three random sentences of
+the corpus each, so their word statistics are real.
+
+Prints what it measured: build time, memory, search p50/p95 (one query at a time, one thread for
+FAISS as each Paracite search runs) and recall@10 per engine; BM25 build and search over the texts;
+then units/s of `rag ingest --ray` over the given files (default: the corpus) with 1, 2 and 4 workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rag.embed import embedder_for  # noqa: E402
+from rag.evaluate import load_gold  # noqa: E402
+from rag.indexed import views  # noqa: E402
+from rag.library import open_searcher  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+
+K = 10
+
+
+def rss_mb() -> float:
+    """This process's resident memory, MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def library(units: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """`units` vectors made from the corpus' real ones, the real questions' vectors, and the corpus' sentences."""
+    settings = Settings(index=Path(tempfile.mkdtemp()) / "index")
+    embedder = embedder_for(settings)
+    searcher = open_searcher(settings=settings, embedder=embedder, progress=False)
+    base = searcher.data.vectors
+    questions = [q.question for name in ("gold.jsonl", "heldout.jsonl") for q in load_gold(ROOT / "evals" / name)]
+    queries = np.stack([embedder.embed_query(q) for q in questions]).astype(np.float32)
+    sentences = [s for u in searcher.units for s in views(u)[1:] or [u.text]]
+    rng = np.random.default_rng(seed)
+    out = np.empty((units, base.shape[1]), dtype=np.float32)
+    for start in range(0, units, 100_000):
+        n = min(100_000, units - start)
+        a, b = rng.integers(0, len(base), n), rng.integers(0, len(base), n)
+        w = rng.uniform(0, 0.5, (n, 1)).astype(np.float32)
+        noise = rng.normal(0, 0.02, (n, base.shape[1])).astype(np.float32)  # about 0.4 of a unit vector's norm
+        v = (1 - w) * base[a] + w * base[b] + noise
+        out[start : start + n] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return out, queries, sentences
+
+
+def timed_searches(search: Callable[[np.ndarray], np.ndarray], queries: np.ndarray) -> tuple[list[float], np.ndarray]:
+    search(queries[0])  # warm
+    times, found = [], []
+    for q in queries:
+        start = time.perf_counter()
+        found.append(search(q))
+        times.append((time.perf_counter() - start) * 1000)
+    return times, np.stack([np.pad(f[:K], (0, K - len(f[:K])), constant_values=-1) for f in found])
+
+
+def faiss_engine(kind: str, vectors: np.ndarray):
+    dim = vectors.shape[1]
+    if kind == "faiss-flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "faiss-hnsw-sq8":
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 40
+    elif kind == "faiss-ivf-sq8":
+        nlist = max(64, int(4 * np.sqrt(len(vectors))))
+        index = faiss.IndexIVFScalarQuantizer(
+            faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
+        sample = vectors[np.random.default_rng(0).choice(len(vectors), min(len(vectors), 40 * nlist), replace=False)]
+        index.train(sample)
+    else:
+        raise SystemExit(f"unknown engine {kind}")
+    for start in range(0, len(vectors), 100_000):
+        index.add(vectors[start : start + 100_000])
+    if kind == "faiss-hnsw-sq8":
+        index.hnsw.efSearch = 64
+    if kind == "faiss-ivf-sq8":
+        index.nprobe = 16
+    memory = len(faiss.serialize_index(index)) / 2**20
+
+    def search(q: np.ndarray) -> np.ndarray:
+        return index.search(q.reshape(1, -1), K)[1][0]
+
+    return search, memory
+
+
+def milvus_engine(kind: str, vectors: np.ndarray, folder: Path):
+    from pymilvus import DataType, MilvusClient
+
+    client = MilvusClient(str(folder / "bench.db"), timeout=600)
+    schema = client.create_schema(auto_id=False)
+    schema.add_field("row", DataType.INT64, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=vectors.shape[1])
+    params = client.prepare_index_params()
+    index_type, search_params = {
+        "milvus-flat": ("FLAT", {}),
+        "milvus-ivf-sq8": ("IVF_SQ8", {"nprobe": 16}),
+        "milvus-hnsw": ("HNSW", {"ef": 64}),
+    }[kind]
+    build = {"nlist": max(64, int(4 * np.sqrt(len(vectors))))} if index_type.startswith("IVF") else {}
+    if index_type == "HNSW":
+        build = {"M": 32, "efConstruction": 40}
+    params.add_index("vector", index_type=index_type, metric_type="IP", params=build)
+    client.create_collection("bench", schema=schema, index_params=params)
+    for start in range(0, len(vectors), 5_000):
+        chunk = vectors[start : start + 5_000]
+        client.insert("bench", [{"row": start + i, "vector": v} for i, v in enumerate(chunk.tolist())])
+    client.flush("bench")
+    client.release_collection("bench")
+    client.load_collection("bench")  # builds the index over the flushed segments
+
+    def search(q: np.ndarray) -> np.ndarray:
+        hits = client.search("bench", data=[q.tolist()], limit=K, search_params={"params": search_params})[0]
+        return np.array([h["row"] for h in hits], dtype=np.int64)
+
+    return search, client
+
+
+def bm25_figures(texts: list[str], queries: list[str]) -> dict:
+    from rag.lexical import Lexical
+
+    before, start = rss_mb(), time.perf_counter()
+    lexical = Lexical(texts)
+    built = time.perf_counter() - start
+    times = []
+    for q in queries:
+        t = time.perf_counter()
+        lexical.search(q, 50)
+        times.append((time.perf_counter() - t) * 1000)
+    return {
+        "build_s": built,
+        "rss_mb": rss_mb() - before,
+        "p50_ms": statistics.median(times),
+        "p95_ms": float(np.percentile(times, 95)),
+    }
+
+
+def ray_figures(files: list[Path], workers: list[int]) -> list[tuple[int, int, float]]:
+    import ray
+
+    from rag.distributed import RayReader
+    from rag.library import expand
+
+    paths = expand(files)
+    settings = Settings()
+    out = []
+    for n in workers:
+        start = time.perf_counter()
+        entries, failed = RayReader(workers=n)(
+            paths, settings=settings, password=None, progress=False, tell=lambda *_: None
+        )
+        seconds = time.perf_counter() - start
+        out.append((n, sum(len(e.units) for e in entries), seconds))
+        ray.shutdown()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--units", type=int, default=1_000_000)
+    parser.add_argument("--engines", default="faiss-flat,faiss-hnsw-sq8,faiss-ivf-sq8,milvus-ivf-sq8")
+    parser.add_argument("--bm25", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--workers", default="1,2,4", help="Ray workers to try ('' to skip)")
+    parser.add_argument("--files", type=Path, nargs="*", default=[ROOT / "corpus"])
+    args = parser.parse_args()
+    faiss.omp_set_num_threads(1)  # one query at a time on one thread, as each Paracite search runs
+
+    start = time.perf_counter()
+    vectors, queries, sentences = library(args.units)
+    print(
+        f"library: {len(vectors):,} vectors of {vectors.shape[1]} dimensions made in "
+        f"{time.perf_counter() - start:.0f} s; {len(queries)} real questions"
+    )
+    exact = None
+    rows = []
+    for kind in [e for e in args.engines.split(",") if e]:
+        gc.collect()
+        before, t0 = rss_mb(), time.perf_counter()
+        with tempfile.TemporaryDirectory() as folder:
+            if kind.startswith("faiss"):
+                search, memory = faiss_engine(kind, vectors)
+                build = time.perf_counter() - t0
+            else:
+                search, client = milvus_engine(kind, vectors, Path(folder))
+                build = time.perf_counter() - t0
+                memory = rss_mb() - before
+            times, found = timed_searches(search, queries)
+            if kind == "faiss-flat":
+                exact = found
+            recall = (
+                float("nan")
+                if exact is None
+                else float(
+                    np.mean([len(set(f[f >= 0]) & set(e[e >= 0])) / K for f, e in zip(found, exact, strict=True)])
+                )
+            )
+            rows.append((kind, build, memory, statistics.median(times), float(np.percentile(times, 95)), recall))
+            print(
+                f"{kind}: built in {build:.0f} s, {memory:,.0f} MB, p50 {rows[-1][3]:.2f} ms, "
+                f"p95 {rows[-1][4]:.2f} ms, recall@10 {recall:.3f}",
+                flush=True,
+            )
+            del search
+            if not kind.startswith("faiss"):
+                client.close()
+    print(f"\n| engine ({len(vectors):,} vectors) | build s | memory MB | p50 ms | p95 ms | recall@10 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for kind, build, memory, p50, p95, recall in rows:
+        print(f"| {kind} | {build:.0f} | {memory:,.0f} | {p50:.2f} | {p95:.2f} | {recall:.3f} |")
+
+    if args.bm25:
+        rng = np.random.default_rng(3)
+        n = min(args.units, 1_000_000)
+        texts = [" ".join(sentences[i] for i in rng.integers(0, len(sentences), 3)) for i in range(n)]
+        questions = [q.question for q in load_gold(ROOT / "evals" / "gold.jsonl")]
+        print(f"\nBM25 (Paracite's, in memory) over {n:,} texts: {json.dumps(bm25_figures(texts, questions))}")
+
+    if args.workers:
+        print("\n| Ray workers (2 cores) | units | seconds | units/s | units/s per worker |")
+        print("|---:|---:|---:|---:|---:|")
+        for n, units, seconds in ray_figures(args.files, [int(w) for w in args.workers.split(",")]):
+            print(f"| {n} | {units} | {seconds:.1f} | {units / seconds:.1f} | {units / seconds / n:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
