@@ -219,7 +219,7 @@ def _load(settings: Settings, embedder: Embedder, rebuild: bool) -> tuple[dict[s
 
 
 def _save(settings: Settings, embedder: Embedder, entries: dict[str, Entry]) -> None:
-    open_store(settings).save(_join(embedder, entries), model=embedder.name, hnsw_threshold=settings.hnsw_threshold)
+    open_store(settings).save(_join(embedder, entries), model=embedder.name, ann_threshold=settings.ann_threshold)
 
 
 def _entries(snapshot: Snapshot, *, with_vectors: bool) -> dict[str, Entry]:

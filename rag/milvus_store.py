@@ -25,7 +25,7 @@ import numpy as np
 from rag.errors import IndexProblem, RagError
 from rag.indexed import doc_key, lexical_text
 from rag.lexical import analysed
-from rag.store import SCHEMA_VERSION, Snapshot
+from rag.store import NPROBE, SCHEMA_VERSION, Snapshot
 from rag.types import Document, Unit
 
 _PARTS = ("documents", "units", "views", "tokens")  # each generation's collections: <name>_g<number>_<part>
@@ -36,7 +36,7 @@ _TOKEN_BYTES = 45_000  # int8 token vectors per record, before base64 (60,000 ch
 
 
 class MilvusVectors:
-    """Inner-product search over one generation's vectors (exact below the HNSW threshold), and BM25
+    """Inner-product search over one generation's vectors (exact below the ANN threshold), and BM25
     search over its units' text, both optionally within a few documents."""
 
     def __init__(self, client: Any, generation: str) -> None:
@@ -65,6 +65,7 @@ class MilvusVectors:
             limit=min(k, 16_384),  # Milvus's largest top-k
             filter=f"doc in {json.dumps(list(docs))}" if docs is not None else "",
             output_fields=[],
+            search_params={"params": {"nprobe": NPROBE}} if field == "vector" else {},  # IVF's (FLAT ignores it)
         )
         return list(found[0])
 
@@ -198,7 +199,7 @@ class MilvusStore:
 
     # -- writing ---------------------------------------------------------------------------------------------
 
-    def save(self, snapshot: Snapshot, *, model: str, hnsw_threshold: int) -> MilvusVectors:
+    def save(self, snapshot: Snapshot, *, model: str, ann_threshold: int) -> MilvusVectors:
         """Write `snapshot` as a new generation and switch to it; older generations are dropped."""
         from pymilvus import DataType, Function, FunctionType
 
@@ -206,7 +207,7 @@ class MilvusStore:
         number = 1 + max((int(m) for m in self._generations()), default=0)
         gen = f"{self.name}_g{number:06d}"
         dim = int(snapshot.vectors.shape[1])
-        hnsw = len(snapshot.vectors) >= hnsw_threshold
+        approximate = len(snapshot.vectors) >= ann_threshold
 
         def collection(suffix: str, fields: list[tuple], *, vector: str | None = None, bm25: bool = False) -> str:
             schema = client.create_schema(auto_id=False)
@@ -215,10 +216,9 @@ class MilvusStore:
                 schema.add_field(name, kind, **options)
             params = client.prepare_index_params()
             if vector:
-                if hnsw:
-                    params.add_index(
-                        vector, index_type="HNSW", metric_type="IP", params={"M": 32, "efConstruction": 80}
-                    )
+                if approximate:  # as the FAISS store: IVF-SQ8 (rag.store.VectorIndex)
+                    lists = max(1, min(int(4 * len(snapshot.vectors) ** 0.5), len(snapshot.vectors) // 39))
+                    params.add_index(vector, index_type="IVF_SQ8", metric_type="IP", params={"nlist": lists})
                 else:
                     params.add_index(vector, index_type="FLAT", metric_type="IP")
             if bm25:
@@ -313,7 +313,7 @@ class MilvusStore:
             "dimension": dim,
             "units": len(snapshot.units),
             "vectors": len(snapshot.vectors),
-            "index": "HNSW" if hnsw else "FLAT",
+            "index": "IVF_SQ8" if approximate else "FLAT",
             "documents": {d.id: d.sha256 for d in snapshot.documents},
             "generation": gen,
         }

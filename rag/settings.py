@@ -187,7 +187,7 @@ class Settings(BaseSettings):
     # allows; documents in bfloat16 where the CPU computes it natively (ingest twice as fast, same ranking).
     fast_encoder: bool = True
     embed_bf16: bool = True
-    hnsw_threshold: int = 50_000  # exact search below this many vectors, HNSW above
+    ann_threshold: int = 50_000  # exact search below this many vectors, IVF-SQ8 above (rag.store.VectorIndex)
     # Where the index lives: "faiss" (files in `index`) or "milvus": Milvus Lite in `milvus_uri` (a path ending
     # in .db; default index/milvus.db) or a Milvus server's address (http://host:19530; RAG_MILVUS_TOKEN).
     store: Literal["faiss", "milvus"] = "faiss"
@@ -223,6 +223,7 @@ _RENAMED = {  # settings that moved into a group: their old variables are refuse
     "RAG_LEXICAL_CONFIDENCE_POWER": "RAG_RETRIEVAL__LEXICAL_CONFIDENCE_POWER",
     "RAG_ANSWER_MIN_EVIDENCE": "RAG_ANSWERING__MIN_EVIDENCE",
     "RAG_FAST_QUERY_ENCODER": "RAG_FAST_ENCODER",
+    "RAG_HNSW_THRESHOLD": "RAG_ANN_THRESHOLD",
     "RAG_ANSWER_MIN_MARGIN": "RAG_ANSWERING__MIN_MARGIN",
 }
 

@@ -164,15 +164,34 @@ def test_no_pickle_on_disk(library):
     assert manifest["model"] == "fake" and manifest["fingerprint"] == "fake-1" and manifest["dimension"] == 64
 
 
-def test_hnsw_past_threshold_finds_the_same(library):
+def test_approximate_index_past_threshold_finds_the_same(library):
     docs, settings = library
     exact = settings.model_copy(update={"index": settings.index.parent / "exact"})
-    approx = settings.model_copy(update={"index": settings.index.parent / "approx", "hnsw_threshold": 1})
+    approx = settings.model_copy(update={"index": settings.index.parent / "approx", "ann_threshold": 1})
     for s in (exact, approx):
         ingest([docs], settings=s, embedder=FakeEmbedder(), progress=False)
     manifest = json.loads((approx.index / _generation(approx) / "manifest.json").read_text())
-    assert manifest["index"] == "IndexHNSWFlat"
+    assert manifest["index"] == "IndexIVFScalarQuantizer"
     for question in ("customs cultural property", "rehabilitation education"):
         a = open_searcher(settings=exact, embedder=FakeEmbedder(), progress=False).search(question, k=2)
         b = open_searcher(settings=approx, embedder=FakeEmbedder(), progress=False).search(question, k=2)
         assert [h.unit.para for h in a] == [h.unit.para for h in b]
+
+
+def test_ivf_sq8_index_recall_and_document_filter():
+    """The approximate index on 20,000 clustered vectors: the exact top 10 mostly found, and a search
+    within some rows (one document's) returns only those rows, the best of them first."""
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(200, 64)).astype(np.float32)
+    vectors = centres[rng.integers(0, 200, 20_000)] + rng.normal(scale=0.3, size=(20_000, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    exact, approx = (store.VectorIndex.build(vectors, ann_threshold=t) for t in (10**9, 1))
+    assert type(approx.index).__name__ == "IndexIVFScalarQuantizer" and approx.index.nlist > 100
+    queries = vectors[rng.choice(20_000, 50, replace=False)] + rng.normal(scale=0.1, size=(50, 64)).astype(np.float32)
+    recall = np.mean([len(set(exact.search(q, 10)[0]) & set(approx.search(q, 10)[0])) / 10 for q in queries])
+    assert recall >= 0.9
+    allowed = np.sort(rng.choice(20_000, 300, replace=False))
+    for q in queries[:10]:
+        rows, scores = approx.search(q, 5, allowed)
+        assert len(rows) == 5 and set(rows) <= set(allowed.tolist())
+        assert rows[0] == allowed[np.argmax(vectors[allowed] @ q)]

@@ -198,3 +198,15 @@ def test_milvus_lite_connection_survives_an_idle_minute(tmp_path, docs):
     )
     assert run.returncode == 0 and run.stdout.split() == ["6", "6"], run.stderr[-2000:]
     assert "too_many_pings" not in run.stderr and "GOAWAY" not in run.stderr
+
+
+def test_milvus_approximate_index_past_threshold_finds_the_same(tmp_path, docs):
+    exact = _settings(tmp_path, docs, "milvus")
+    approx = exact.model_copy(update={"index": tmp_path / "approx", "ann_threshold": 1})
+    for settings in (exact, approx):
+        ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
+    assert open_store(approx).manifest()["index"] == "IVF_SQ8"  # type: ignore[index]
+    a = open_searcher(settings=exact, embedder=FakeEmbedder(), progress=False)
+    b = open_searcher(settings=approx, embedder=FakeEmbedder(), progress=False)
+    for question in QUESTIONS:
+        assert [h.unit for h in a.search(question, k=2)] == [h.unit for h in b.search(question, k=2)]
