@@ -100,7 +100,9 @@ def faiss_engine(kind: str, vectors: np.ndarray):
         index.train(vectors[rng.choice(len(vectors), min(len(vectors), 100_000), replace=False)])
     for start in range(0, len(vectors), 100_000):
         index.add(vectors[start : start + 100_000])
-    memory = len(faiss.serialize_index(index)) / 2**20
+    # an exact index is its vectors (serialising a copy of millions of them would double the memory used)
+    flat = isinstance(index, faiss.IndexFlat)
+    memory = (index.ntotal * index.d * 4 if flat else len(faiss.serialize_index(index))) / 2**20
 
     def search(q: np.ndarray) -> np.ndarray:
         return index.search(q.reshape(1, -1), K)[1][0]
