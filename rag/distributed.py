@@ -10,7 +10,6 @@ configured store (FAISS or Milvus). Ray's own logs go to its session folder, not
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 import sys
 import time
@@ -40,9 +39,10 @@ class RayReader:
     def __call__(
         self, paths: list[Path], *, settings: Settings, password: str | None, progress: bool, tell: Progress
     ) -> tuple[list[Entry], list[tuple[str, str]]]:
-        os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")  # Ray Data's progress lines (read when imported)
         import ray
         import ray.data
+
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # its progress lines (its log files keep them)
 
         _connect(ray, self.address)
         cpus = float(ray.cluster_resources().get("CPU", 1))

@@ -13,7 +13,6 @@ import base64
 import fcntl
 import json
 import logging
-import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
@@ -30,7 +29,7 @@ from rag.types import Document, Unit
 
 _PARTS = ("documents", "units", "views", "tokens")  # each generation's collections: <name>_g<number>_<part>
 _BATCH = 1000  # rows per insert
-_TEXT_CHARS = 60_000  # BM25 text and unit JSON fields (VARCHAR holds at most 65,535 bytes; see `_chunks`)
+_TEXT_CHARS = 60_000  # of a unit's words for BM25 (a VARCHAR holds at most 65,535 bytes)
 _NONE = [0.0, 0.0]  # the placeholder vector of collections that hold no vectors (Milvus wants one)
 _TOKEN_BYTES = 45_000  # int8 token vectors per record, before base64 (60,000 characters)
 
@@ -82,10 +81,6 @@ class MilvusStore:
     @property
     def client(self) -> Any:
         if not hasattr(self, "_client"):
-            # gRPC's fork handlers (run when Ray or the PDF reader start processes) can break the channel to the
-            # Milvus Lite server running in this process; the children exec at once and need none of them.
-            os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
-            os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
             from pymilvus import MilvusClient
 
             for name in ("pymilvus", "milvus_lite"):  # their warnings and tracebacks; our errors say what failed
