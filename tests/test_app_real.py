@@ -333,7 +333,8 @@ def test_document_html_is_shown_as_text_and_runs_nothing(page, tmp_path):
         "1. The zebra sanctions committee met <script>alert('x')</script> and "
         '<img src="http://example.com/pixel.png" onerror="alert(\'img\')"> and ![tracker](http://example.com/t.png) '
         "and [a link](http://example.com) to review zebra sanctions.\n\n"
-        "2. The committee adopted its report on zebra sanctions.\n"
+        # (¶2 once also spoke of zebra sanctions: a near tie with ¶1 that bfloat16 embeddings tipped to ¶2)
+        "2. The report was adopted without a vote.\n"
     )
     assert "S/2099/66" in _upload(page, [hostile])
     page.get_by_role("tab", name="Chat").click()

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import CORPUS, MODELS, ROBUSTNESS, free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # two full ingests: about 4.5 min here
 
 RAY = Path(sys.executable).with_name("ray")
 GOLD = [CORPUS.parent / "evals" / name for name in ("gold.jsonl", "heldout.jsonl")]
