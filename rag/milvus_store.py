@@ -211,7 +211,7 @@ class MilvusStore:
                 schema.add_field(name, kind, **options)
             params = client.prepare_index_params()
             if vector:
-                if approximate:  # as the FAISS store: IVF-SQ8 (rag.store.VectorIndex)
+                if approximate:  # Milvus's IVF has no 4-bit codes (the FAISS store's); 8-bit ones, a quarter of float32
                     lists = max(1, min(int(4 * len(snapshot.vectors) ** 0.5), len(snapshot.vectors) // 39))
                     params.add_index(vector, index_type="IVF_SQ8", metric_type="IP", params={"nlist": lists})
                 else:

@@ -187,7 +187,7 @@ class Settings(BaseSettings):
     # allows; documents in bfloat16 where the CPU computes it natively (ingest twice as fast, same ranking).
     fast_encoder: bool = True
     embed_bf16: bool = True
-    ann_threshold: int = 50_000  # exact search below this many vectors, IVF-SQ8 above (rag.store.VectorIndex)
+    ann_threshold: int = 50_000  # exact search below this many vectors, IVF-SQ4 above (rag.store.VectorIndex)
     # Where the index lives: "faiss" (files in `index`) or "milvus": Milvus Lite in `milvus_uri` (a path ending
     # in .db; default index/milvus.db) or a Milvus server's address (http://host:19530; RAG_MILVUS_TOKEN).
     store: Literal["faiss", "milvus"] = "faiss"
