@@ -32,6 +32,10 @@ _FILES = (
     "tokens.npy",
     "token_offsets.npy",
 )
+# Files the index maps rather than reads (`load`): past this size one is checked at open by its size,
+# not read whole for its checksum (a million units' token vectors are tens of GB).
+_MAPPED = ("vectors.npy", "token_ids.npy", "tokens.npy")
+CHECKSUM_LIMIT = 256 * 2**20
 # The steps of `save`, in the order it passes them: the crash tests stop a writer after each one, so every
 # file added to `_FILES` becomes a step they cover without being told.
 CHECKPOINTS = (
@@ -264,11 +268,17 @@ def _open(
             f"the index in {str(folder)!r} has schema {manifest.get('schema')!r}, this Paracite reads "
             f"{SCHEMA_VERSION}; rebuild it with `rag ingest --rebuild`"
         )
+    sizes = manifest.get("sizes", {})
     for name in files:
         path = gen / name
-        if not path.exists() or sha256_file(path) != manifest.get("files", {}).get(name):
+        size = path.stat().st_size if path.exists() else -1
+        if name in _MAPPED and sizes.get(name, 0) > CHECKSUM_LIMIT:
+            intact = size == sizes[name]
+        else:
+            intact = size >= 0 and sha256_file(path) == manifest.get("files", {}).get(name)
+        if not intact:
             raise IndexProblem(
-                f"the index in {str(folder)!r} is damaged ({name} does not match its checksum); {rebuild}"
+                f"the index in {str(folder)!r} is damaged ({name} is not the file its manifest describes); {rebuild}"
             )
     documents = tuple(Document(**d) for d in json.loads((gen / "documents.json").read_text()))
     with (gen / "units.jsonl").open(encoding="utf-8") as f:
@@ -313,6 +323,7 @@ def save(folder: Path, snapshot: Snapshot, *, model: str, ann_threshold: int) ->
         "index": type(index.index).__name__,
         "documents": {d.id: d.sha256 for d in snapshot.documents},
         "files": {name: sha256_file(gen / name) for name in _FILES},
+        "sizes": {name: (gen / name).stat().st_size for name in _FILES},
     }
     (gen / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     _checkpoint("manifest.json")

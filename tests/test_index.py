@@ -169,6 +169,19 @@ def test_corrupted_file_is_a_clear_error(library, victim):
         open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
 
 
+def test_large_mapped_files_are_checked_by_size(library, monkeypatch):
+    """Past `CHECKSUM_LIMIT` the mapped files are not read whole at open: a truncated one is still a
+    clear error; the small files keep their full checksum."""
+    docs, settings = library
+    monkeypatch.setattr(store, "CHECKSUM_LIMIT", 0)
+    ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
+    assert open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False).search("prisons", k=1)
+    path = settings.index / _generation(settings) / "tokens.npy"
+    path.write_bytes(path.read_bytes()[:-3])
+    with pytest.raises(IndexProblem, match="is damaged.*tokens.npy"):
+        open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+
+
 def test_no_pickle_on_disk(library):
     docs, settings = library
     ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
