@@ -171,7 +171,7 @@ def test_corrupted_file_is_a_clear_error(library, victim):
 
 def test_large_mapped_files_are_checked_by_size(library, monkeypatch):
     """Past `CHECKSUM_LIMIT` the mapped files are not read whole at open: a truncated one is still a
-    clear error; the small files keep their full checksum."""
+    clear error."""
     docs, settings = library
     monkeypatch.setattr(store, "CHECKSUM_LIMIT", 0)
     ingest([docs], settings=settings, embedder=FakeEmbedder(), progress=False)
