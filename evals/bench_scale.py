@@ -30,6 +30,7 @@ import gc
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -176,10 +177,10 @@ def milvus_engine(kind: str, vectors: np.ndarray, folder: Path):
 
 
 def bm25_figures(texts: list[str], queries: list[str]) -> dict:
-    from rag.lexical import Lexical
+    from rag.lexical import Lexical, tokenise
 
     before, start = rss_mb(), time.perf_counter()
-    lexical = Lexical(texts)
+    lexical = Lexical(tokenise(texts))
     built = time.perf_counter() - start
     times = []
     for q in queries:
@@ -192,6 +193,90 @@ def bm25_figures(texts: list[str], queries: list[str]) -> dict:
         "p50_ms": statistics.median(times),
         "p95_ms": float(np.percentile(times, 95)),
     }
+
+
+OPEN_AND_SEARCH = """
+import json, statistics, sys, time
+start = time.perf_counter()
+from rag.embed import embedder_for
+from rag.library import open_searcher
+from rag.settings import Settings
+settings = Settings(index=sys.argv[1])
+embedder = embedder_for(settings)
+embedder.embed_query("warm")  # the model's own start is not the index's
+t0 = time.perf_counter()
+searcher = open_searcher(settings=settings, embedder=embedder, progress=False)
+opened = time.perf_counter() - t0
+questions = json.loads(sys.argv[2])
+searcher.search(questions[0], k=5)
+times = []
+for q in questions:
+    t = time.perf_counter()
+    searcher.search(q, k=5)
+    times.append((time.perf_counter() - t) * 1000)
+rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
+times.sort()
+print(json.dumps({"open_s": opened, "peak_mb": rss, "p50_ms": statistics.median(times),
+                  "p95_ms": times[int(0.95 * (len(times) - 1))]}))
+"""
+
+
+def searcher_figures(units: int, seed: int = 11) -> dict:
+    """Paracite's own store and searcher over `units` units, end to end: each a copy of a random
+    corpus unit (its text, token ids and token vectors; its vectors moved by noise) under a new
+    document id (a hundred units a document), saved as `rag ingest` saves, then opened and searched
+    in a fresh process with the real model: hybrid search, BM25 and reranking included."""
+    from dataclasses import replace
+
+    from rag import store
+    from rag.types import Document
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(index=Path(folder) / "corpus")
+        embedder = embedder_for(settings)
+        corpus = open_searcher(settings=settings, embedder=embedder, progress=False)
+        base = corpus.data.snapshot
+        rng = np.random.default_rng(seed)
+        source = rng.integers(0, len(base.units), units)
+        docs = [f"S/SYN/{i}" for i in range((units + 99) // 100)]
+        made = [
+            replace(base.units[s], doc=docs[i // 100], para=str(i % 100 + 1)) for i, s in enumerate(source.tolist())
+        ]
+        views = [corpus.data.unit_views[s] for s in source.tolist()]
+        rows = np.concatenate(views)
+        vectors = base.vectors[rows] + rng.normal(0, 0.02, (len(rows), base.vectors.shape[1])).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        owners = np.repeat(np.arange(units), [len(v) for v in views])
+        offsets = np.asarray(base.token_offsets)
+        lengths = offsets[source + 1] - offsets[source]
+        token_rows = np.concatenate([np.arange(offsets[s], offsets[s + 1]) for s in source.tolist()])
+        snapshot = store.Snapshot(
+            base.fingerprint,
+            base.parser,
+            tuple(Document(d, d, "", "synthetic", d, 1) for d in docs),
+            tuple(made),
+            vectors,
+            owners,
+            np.asarray(base.token_ids)[token_rows],
+            np.asarray(base.tokens)[token_rows],
+            np.concatenate([[0], np.cumsum(lengths)]),
+        )
+        t0 = time.perf_counter()
+        store.save(Path(folder) / "big", snapshot, model=embedder.name, ann_threshold=settings.ann_threshold)
+        saved = time.perf_counter() - t0
+        size = sum(f.stat().st_size for f in (Path(folder) / "big").rglob("*") if f.is_file()) / 2**20
+        del snapshot, vectors, made
+        gc.collect()
+        questions = [q.question for q in load_gold(ROOT / "evals" / "gold.jsonl")]
+        out = subprocess.run(
+            [sys.executable, "-c", OPEN_AND_SEARCH, str(Path(folder) / "big"), json.dumps(questions)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout
+        figures = json.loads(out.strip().splitlines()[-1])
+        return {"units": units, "vectors": len(rows), "save_s": saved, "disk_mb": size, **figures}
 
 
 def ray_figures(files: list[Path], workers: list[int]) -> list[tuple[int, int, float]]:
@@ -214,25 +299,18 @@ def ray_figures(files: list[Path], workers: list[int]) -> list[tuple[int, int, f
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--units", type=int, default=1_000_000)
-    parser.add_argument("--engines", default="faiss-flat,faiss-ivf-sq8,paracite-ivf-sq4,milvus-ivf-sq8")
-    parser.add_argument("--bm25", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--workers", default="1,2,4", help="Ray workers to try ('' to skip)")
-    parser.add_argument("--files", type=Path, nargs="*", default=[ROOT / "corpus"])
-    args = parser.parse_args()
-
+def engine_figures(units: int, engines: str, bm25: bool) -> None:
+    """Print each engine's figures over a library of `units` units, then BM25's (when `bm25`)."""
     start = time.perf_counter()
-    vectors, queries, sentences = library(args.units)
+    vectors, queries, sentences = library(units)
     print(
-        f"library: {args.units:,} units, {len(vectors):,} vectors of {vectors.shape[1]} dimensions made in "
+        f"library: {units:,} units, {len(vectors):,} vectors of {vectors.shape[1]} dimensions made in "
         f"{time.perf_counter() - start:.0f} s; {len(queries)} real questions"
     )
     exact = faiss.knn(queries, vectors, K, metric=faiss.METRIC_INNER_PRODUCT)[1]  # the reference top 10
     rows = []
     efforts = {"faiss-hnsw-sq8": (64, 128, 256), "faiss-ivf-sq8": (16, 32, 64), "faiss-ivf-sq4": (32,)}
-    for kind in [e for e in args.engines.split(",") if e]:
+    for kind in [e for e in engines.split(",") if e]:
         gc.collect()
         before, t0 = rss_mb(), time.perf_counter()
         with tempfile.TemporaryDirectory() as folder:
@@ -261,18 +339,35 @@ def main() -> None:
             del search
             if client is not None:
                 client.close()
-    head = f"engine ({args.units:,} units, {len(vectors):,} vectors)"
+    head = f"engine ({units:,} units, {len(vectors):,} vectors)"
     print(f"\n| {head} | build s | memory MB | p50 ms | p95 ms | recall@10 |")
     print("|---|---:|---:|---:|---:|---:|")
     for kind, build, memory, p50, p95, recall in rows:
         print(f"| {kind} | {build:.0f} | {memory:,.0f} | {p50:.2f} | {p95:.2f} | {recall:.3f} |")
 
-    if args.bm25:
+    if bm25:
         rng = np.random.default_rng(3)
-        n = min(args.units, 1_000_000)
+        n = min(units, 1_000_000)
         texts = [" ".join(sentences[i] for i in rng.integers(0, len(sentences), 3)) for i in range(n)]
         questions = [q.question for q in load_gold(ROOT / "evals" / "gold.jsonl")]
         print(f"\nBM25 (Paracite's, in memory) over {n:,} texts: {json.dumps(bm25_figures(texts, questions))}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--units", type=int, default=1_000_000)
+    parser.add_argument("--engines", default="faiss-flat,faiss-ivf-sq8,paracite-ivf-sq4,milvus-ivf-sq8")
+    parser.add_argument("--bm25", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--workers", default="1,2,4", help="Ray workers to try ('' to skip)")
+    parser.add_argument("--searcher", type=int, default=0, help="units for the end-to-end searcher run (0: skip)")
+    parser.add_argument("--files", type=Path, nargs="*", default=[ROOT / "corpus"])
+    args = parser.parse_args()
+
+    if args.engines or args.bm25:
+        engine_figures(args.units, args.engines, args.bm25)
+
+    if args.searcher:
+        print(f"\nParacite end to end (store, open, hybrid search): {json.dumps(searcher_figures(args.searcher))}")
 
     if args.workers:
         print("\n| Ray workers (2 cores) | units | seconds | units/s | units/s per worker |")

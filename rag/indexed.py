@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 
 from rag.errors import BadInput
-from rag.lexical import Lexical
+from rag.lexical import Lexical, tokenise
 from rag.sentences import split_sentences
 from rag.store import Snapshot
 from rag.types import Unit
@@ -68,15 +68,16 @@ class Indexed:
         for i, unit in enumerate(self.units):
             unit_rows[doc_key(unit.doc)].append(i)
         self.unit_rows = {doc: np.array(r, dtype=np.int64) for doc, r in unit_rows.items()}
-        # BM25 statistics of the whole library, and of each document for searches within one document
-        self.lexical = Lexical([lexical_text(u) for u in self.units])
-        self.doc_lexical = {
-            doc: Lexical([lexical_text(self.units[i]) for i in rows]) for doc, rows in self.unit_rows.items()
-        }
-        view_rows: dict[str, list[int]] = defaultdict(list)
-        for row, owner in enumerate(self.owners):
-            view_rows[doc_key(self.units[owner].doc)].append(row)
-        self.view_rows = {doc: np.array(view_rows[doc], dtype=np.int64) for doc in self.unit_rows}
+        # BM25 statistics of the whole library; a document's own are built at its first search (`doc_lexical`)
+        self.lexical = Lexical(tokenise([lexical_text(u) for u in self.units]))
+        self._doc_lexical: dict[str, Lexical] = {}
+        unit_doc = np.empty(len(self.units), dtype=np.int64)  # each unit's document, numbered
+        for number, rows in enumerate(self.unit_rows.values()):
+            unit_doc[rows] = number
+        view_doc = unit_doc[self.owners]
+        order = np.argsort(view_doc, kind="stable")  # vector rows grouped by document, ascending within it
+        bounds = np.searchsorted(view_doc[order], np.arange(len(self.unit_rows) + 1))
+        self.view_rows = {doc: order[bounds[j] : bounds[j + 1]] for j, doc in enumerate(self.unit_rows)}
 
     def scope(self, doc: str | Sequence[str] | None) -> Scope:
         """The rows a search within `doc` (one document id, a few, or None: all) may return."""
@@ -92,13 +93,22 @@ class Indexed:
             np.concatenate([self.unit_rows[key] for key in keys]),
             np.concatenate([self.view_rows[key] for key in keys]),
             tuple(keys),
-            self.doc_lexical[keys[0]] if len(keys) == 1 else self.lexical,
+            self.doc_lexical(keys[0]) if len(keys) == 1 else self.lexical,
         )
+
+    def doc_lexical(self, key: str) -> Lexical:
+        """The BM25 statistics of one document's units (`doc_key`), for searches within it; built at its
+        first search rather than at open, which would wait for every document of a large library."""
+        if (lexical := self._doc_lexical.get(key)) is None:
+            texts = [lexical_text(self.units[i]) for i in self.unit_rows[key]]
+            lexical = self._doc_lexical[key] = Lexical(tokenise(texts))
+        return lexical
 
     def unmentioned(self, words: Sequence[str], doc: str | Sequence[str] | None = None) -> list[str]:
         """Those of `words` that no unit (of `doc`, when given: one document or a few) holds."""
         docs = [] if doc is None else [doc] if isinstance(doc, str) else list(doc)
-        lexicals = [self.doc_lexical.get(doc_key(d), self.lexical) for d in docs] or [self.lexical]
+        keys = [doc_key(d) for d in docs]
+        lexicals = [self.doc_lexical(k) if k in self.unit_rows else self.lexical for k in keys] or [self.lexical]
         return [w for w in words if not any(lexical.mentions(w) for lexical in lexicals)]
 
     def sentences(self, unit: Unit) -> list[tuple[str, np.ndarray]]:

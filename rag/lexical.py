@@ -14,7 +14,10 @@ import Stemmer
 _STEMMER = Stemmer.Stemmer("english")
 
 
-def _tokens(texts: Sequence[str]) -> list[list[str]]:
+def tokenise(texts: Sequence[str]) -> list[list[str]]:
+    """Each text's words as BM25 ranks by them: stemmed, English stopwords dropped."""
+    if not texts:
+        return []
     return bm25s.tokenize(list(texts), stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
 
 
@@ -22,12 +25,12 @@ def analysed(texts: Sequence[str]) -> list[str]:
     """Each text as the words BM25 ranks it by (stemmed, stopwords dropped), space-separated: what a search
     engine's own BM25 is given, so that it ranks by Paracite's analysis (Milvus Lite's tokenizer neither
     stems nor drops stopwords)."""
-    return [" ".join(words) for words in _tokens(texts)] if texts else []
+    return [" ".join(words) for words in tokenise(texts)]
 
 
 @lru_cache(maxsize=8192)
 def _query_tokens(text: str) -> tuple[str, ...]:
-    return tuple(_tokens([text])[0])
+    return tuple(tokenise([text])[0])
 
 
 _TERMS: dict[str, frozenset[str]] = {}
@@ -41,7 +44,7 @@ def terms_of(texts: Sequence[str]) -> list[frozenset[str]]:
     if missing:
         if len(_TERMS) > 50_000:
             _TERMS.clear()
-        fresh = dict(zip(missing, map(frozenset, _tokens(missing)), strict=True))
+        fresh = dict(zip(missing, map(frozenset, tokenise(missing)), strict=True))
         _TERMS.update(fresh)
         known.update(fresh)
     return [known[t] for t in texts]  # not read back from the cache: another thread may clear it
@@ -53,19 +56,17 @@ def terms(text: str) -> frozenset[str]:
 
 
 class Lexical:
-    """A BM25 index over unit texts, built in memory (thousands of units in milliseconds)."""
+    """A BM25 index over unit texts, given as their words (`tokenise`: a library's texts are tokenised
+    once for its own index and its documents'), built in memory (thousands of units in milliseconds)."""
 
-    def __init__(self, texts: Sequence[str]) -> None:
-        self.size = len(texts)
-        tokens = _tokens(texts) if texts else []
-        self.terms = [frozenset(t) for t in tokens]
+    def __init__(self, words: Sequence[list[str]]) -> None:
+        self.size = len(words)
+        self.terms = [frozenset(t) for t in words]
         df = Counter(term for terms in self.terms for term in terms)
         self.idf = {t: self._idf(n) for t, n in df.items()}
         self.bm25 = bm25s.BM25()
-        if texts:
-            self.bm25.index(
-                bm25s.tokenize(list(texts), stopwords="en", stemmer=_STEMMER, show_progress=False), show_progress=False
-            )
+        if words:
+            self.bm25.index(list(words), show_progress=False)
 
     def _idf(self, df: int) -> float:
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
