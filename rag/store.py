@@ -217,10 +217,10 @@ def load(folder: Path, *, fingerprint: str | None) -> tuple[Snapshot, VectorInde
             f"not with the embedding model now configured ({fingerprint}); rebuild it with `rag ingest --rebuild` "
             f"or set RAG_EMBED_MODEL={manifest['model']}"
         )
-    # mapped, not read: a search touches a few hundred vectors and ten units' token vectors
+    # the large files mapped, not read: a search touches a few hundred vectors and ten units' token vectors
     vectors, owners, token_ids, tokens, offsets = (
-        np.load(gen / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-        for name in ("vectors", "owners", "token_ids", "tokens", "token_offsets")
+        np.load(gen / name, mmap_mode="r" if name in _MAPPED else None, allow_pickle=False)
+        for name in ("vectors.npy", "owners.npy", "token_ids.npy", "tokens.npy", "token_offsets.npy")
     )
     index = VectorIndex(faiss.read_index(str(gen / "vectors.faiss")), vectors)
     if not (
