@@ -1,7 +1,7 @@
 """Benchmark: search engines at library scale, and ingestion on Ray by number of workers.
 
     python evals/bench_scale.py [--units 1000000] [--engines faiss-flat,faiss-ivf-sq8,paracite-ivf-sq4,…]
-                                [--no-bm25] [--workers 1,2,4] [--files DIR…]
+                                [--no-bm25] [--searcher UNITS] [--workers 1,2,4] [--files DIR…]
 
 Units, not vectors: Paracite embeds each unit whole and each of its sentences, so a library of N units
 holds N times the default corpus' vectors per unit (2,285 / 559, about 4.1) vectors; `--units` counts
@@ -20,7 +20,8 @@ then the top 10. `milvus-ivf-sq8` and `milvus-hnsw` run Milvus Lite.
 
 Prints what it measured: build time, index memory, search p50/p95 (one query at a time, one thread for
 FAISS as each Paracite search runs) and recall@10 per engine; BM25 build and search over the texts;
-then units/s of `rag ingest --ray` over the given files (default: the corpus) with 1, 2 and 4 workers.
+with `--searcher`, Paracite end to end over that many units (`searcher_figures`); then units/s of
+`rag ingest --ray` over the given files (default: the corpus) with 1, 2 and 4 workers.
 """
 
 from __future__ import annotations
@@ -214,10 +215,10 @@ for q in questions:
     t = time.perf_counter()
     searcher.search(q, k=5)
     times.append((time.perf_counter() - t) * 1000)
-rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
+status = {l.split(":")[0]: int(l.split()[1]) // 1024 for l in open("/proc/self/status") if l.rstrip().endswith(" kB")}
 times.sort()
-print(json.dumps({"open_s": opened, "peak_mb": rss, "p50_ms": statistics.median(times),
-                  "p95_ms": times[int(0.95 * (len(times) - 1))]}))
+print(json.dumps({"open_s": opened, "p50_ms": statistics.median(times), "p95_ms": times[int(0.95 * (len(times) - 1))],
+                  "anon_mb": status["RssAnon"], "mapped_mb": status["RssFile"], "peak_mb": status["VmHWM"]}))
 """
 
 
@@ -225,7 +226,9 @@ def searcher_figures(units: int, seed: int = 11) -> dict:
     """Paracite's own store and searcher over `units` units, end to end: each a copy of a random
     corpus unit (its text, token ids and token vectors; its vectors moved by noise) under a new
     document id (a hundred units a document), saved as `rag ingest` saves, then opened and searched
-    in a fresh process with the real model: hybrid search, BM25 and reranking included."""
+    in a fresh process with the real model: hybrid search, BM25 and reranking included. Memory after
+    the searches: `anon_mb` the process's own, `mapped_mb` pages of mapped files it has touched (page
+    cache the system reclaims under pressure), `peak_mb` the most of both together."""
     from dataclasses import replace
 
     from rag import store
