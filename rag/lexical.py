@@ -56,8 +56,8 @@ def terms(text: str) -> frozenset[str]:
 
 
 class Lexical:
-    """A BM25 index over unit texts, given as their words (`tokenise`: a library's texts are tokenised
-    once for its own index and its documents'), built in memory (thousands of units in milliseconds)."""
+    """A BM25 index over unit texts, given as their words (`tokenise`), built in memory (thousands of
+    units in milliseconds)."""
 
     def __init__(self, words: Sequence[list[str]]) -> None:
         self.size = len(words)
