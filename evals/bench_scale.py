@@ -198,8 +198,9 @@ def bm25_figures(texts: list[str], queries: list[str]) -> dict:
 
 OPEN_AND_SEARCH = """
 import json, statistics, sys, time
-start = time.perf_counter()
+from pathlib import Path
 from rag.embed import embedder_for
+from rag.evaluate import load_gold
 from rag.library import open_searcher
 from rag.settings import Settings
 settings = Settings(index=sys.argv[1])
@@ -208,7 +209,7 @@ embedder.embed_query("warm")  # the model's own start is not the index's
 t0 = time.perf_counter()
 searcher = open_searcher(settings=settings, embedder=embedder, progress=False)
 opened = time.perf_counter() - t0
-questions = json.loads(sys.argv[2])
+questions = [q.question for q in load_gold(Path("evals/gold.jsonl"))]
 searcher.search(questions[0], k=5)
 times = []
 for q in questions:
@@ -270,15 +271,12 @@ def searcher_figures(units: int, seed: int = 11) -> dict:
         size = sum(f.stat().st_size for f in (Path(folder) / "big").rglob("*") if f.is_file()) / 2**20
         del snapshot, vectors, made
         gc.collect()
-        questions = [q.question for q in load_gold(ROOT / "evals" / "gold.jsonl")]
-        out = subprocess.run(
-            [sys.executable, "-c", OPEN_AND_SEARCH, str(Path(folder) / "big"), json.dumps(questions)],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        ).stdout
-        figures = json.loads(out.strip().splitlines()[-1])
+        child = subprocess.run(
+            [sys.executable, "-c", OPEN_AND_SEARCH, str(Path(folder) / "big")], capture_output=True, text=True, cwd=ROOT
+        )
+        if child.returncode:
+            raise SystemExit(f"the search process failed:\n{child.stderr[-2000:]}")
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
         return {"units": units, "vectors": len(rows), "save_s": saved, "disk_mb": size, **figures}
 
 
