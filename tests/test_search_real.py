@@ -174,12 +174,12 @@ def test_gold_questions_meet_the_retrieval_bar(index):
 
 def test_extractive_answers_meet_the_bar(index):
     """The answer targets on the gold set with the real model: key facts >= 0.75, citation precision
-    >= 0.90, unanswerable refused >= 0.80, false refusals <= 0.10, no citation of an unretrieved unit;
-    and the gate (no answer when no paragraph stands out) is what lifts precision there."""
+    >= 0.90, unanswerable refused >= 0.80, false refusals <= 0.10, no citation of an unretrieved unit
+    (the default model needs no answer gate: evals/gate.py fits none for it)."""
     from rag.embed import ModelEmbedder
     from rag.evaluate import DEFAULT_GOLD, load_gold, run_questions, summarise
     from rag.library import open_searcher
-    from rag.settings import Answering, Settings
+    from rag.settings import Settings
 
     settings = Settings(index=index)
     searcher = open_searcher(settings=settings, embedder=ModelEmbedder(), progress=False)
@@ -188,11 +188,6 @@ def test_extractive_answers_meet_the_bar(index):
     assert report["key_facts"] >= 0.75 and report["citation_precision"] >= 0.90, report
     assert report["unanswerable_refused"] >= 0.80 and report["false_refusals"] <= 0.10, report
     assert report["unretrieved_citations"] == 0
-    ungated_rules = Answering(min_evidence=0, min_margin=0)
-    ungated = summarise(
-        run_questions(gold, searcher=searcher, generator=None, depth=5, progress=False, rules=ungated_rules)
-    )
-    assert ungated["citation_precision"] < report["citation_precision"]
 
 
 def test_kill_9_during_ingest_keeps_the_previous_index(tmp_path):
