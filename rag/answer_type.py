@@ -5,7 +5,7 @@ A passage on the topic that lacks the kind of answer asked for does not answer t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -53,6 +53,8 @@ _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:million|billion)?\s?(?:dollars|euros|USD)\b|\bUS\$")
 _DATE = re.compile(rf"\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b")
 _PERCENT = re.compile(r"\d\s?(?:%|per ?cent)", re.I)
+_SHARE_Q = re.compile(r"\b(?:percentage|per ?cent|proportion|share|fraction|rate)\b", re.I)
+_APOSTROPHE = re.compile(r"[’‘]")
 
 
 # A name: a capitalised word with a lower-case letter ("Lebanon", "Da'esh") or a code with digits
@@ -72,14 +74,32 @@ def names(question: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    """The kind of answer asked for; for counts, the stems of what is counted."""
+    """The kind of answer asked for; for counts, the stems of what is counted and whether a share
+    (percentage, proportion) is asked for; for figures and dates, the countries they must be about."""
 
     kind: Kind
     counted: frozenset[str] = frozenset()
+    share: bool = False
+    places: tuple[tuple[str, ...], ...] = ()  # each country the question names, as its spellings
 
 
 def expected(question: str) -> Expectation | None:
     """What `question` asks for, when it asks for a checkable kind of answer."""
+    found = _expected(question)
+    if found is None or found.kind == "country":
+        return found
+    # another country's figure does not answer ("How many cases … in Burkina Faso?" is not answered by Mali's)
+    places = tuple(spellings for spellings in _places() if any(_named(s, question) for s in spellings))
+    return replace(found, share=bool(_SHARE_Q.search(question)), places=places)
+
+
+def about(expectation: Expectation, text: str) -> bool:
+    """Whether `text` (a paragraph with its heading) names every country the question asks about."""
+    plain = _APOSTROPHE.sub("'", text)
+    return all(any(s in plain for s in spellings) for spellings in expectation.places)
+
+
+def _expected(question: str) -> Expectation | None:
     if _MONEY_Q.search(question):
         return Expectation("money")
     if m := _COUNT_Q.search(question):
@@ -109,7 +129,7 @@ def holds(expectation: Expectation, text: str) -> bool:
         return bool(_DATE.search(plain))
     if expectation.kind == "country":
         return any(name in text for name in _countries())
-    if _PERCENT.search(plain) and {"percentag", "proport", "share"} & terms(text + " percentage"):
+    if expectation.share and _PERCENT.search(plain):
         return True
     words = plain.split()
     for i, word in enumerate(words):
@@ -123,6 +143,23 @@ def holds(expectation: Expectation, text: str) -> bool:
         ):
             return True
     return False
+
+
+def _named(name: str, question: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-]|['’](?!s\b))", question) is not None
+
+
+@lru_cache(maxsize=1)
+def _places() -> tuple[tuple[str, ...], ...]:
+    """Each country's spellings: its names ("Syrian Arab Republic", "Syria", "Iran") and the part of a
+    listed name before its comma ("Congo, The Democratic Republic of the": "Congo")."""
+    import pycountry
+
+    out = []
+    for country in pycountry.countries:
+        names = {getattr(country, attr, None) for attr in ("name", "common_name", "official_name")}
+        out.append(tuple(sorted({n.split(",")[0] for n in names if n})))
+    return tuple(out)
 
 
 @lru_cache(maxsize=1)

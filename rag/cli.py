@@ -62,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="run gold questions; report the metrics and fail when they fell below the baseline")
     p.add_argument(
-        "--gold", type=Path, nargs="+", help="gold JSON-lines files (default: evals/gold.jsonl evals/heldout.jsonl)"
+        "--gold",
+        type=Path,
+        nargs="+",
+        help="gold JSON-lines files (default: evals/gold.jsonl evals/heldout.jsonl evals/dev.jsonl)",
     )
     p.add_argument("--llm", help="backend: extractive, local[:GGUF path], openai:MODEL (default: RAG_LLM)")
     p.add_argument(

@@ -23,7 +23,7 @@ from rag.settings import Answering, Settings
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_GOLD = (ROOT / "evals" / "gold.jsonl", ROOT / "evals" / "heldout.jsonl")
+DEFAULT_GOLD = tuple(ROOT / "evals" / name for name in ("gold.jsonl", "heldout.jsonl", "dev.jsonl"))
 DEFAULT_BASELINE = ROOT / "evals" / "baseline.json"
 DEPTH = 10  # default retrieval depth: hit@1/3/5/10 and MRR are counted within it
 ANSWER_K = 5  # paragraphs an answer reads at most (`rag ask`'s default); fewer when the depth is smaller

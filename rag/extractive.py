@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answer_type import Expectation, holds
+from rag.answer_type import Expectation, about, holds
 from rag.retrieve import Searcher
 from rag.settings import Answering
 from rag.types import Citation, Hit, Sentence
@@ -24,7 +24,8 @@ class _Candidate:
 def extract(
     question: str, hits: Sequence[Hit], searcher: Searcher, expectation: Expectation | None, rules: Answering
 ) -> list[Sentence]:
-    """Pick answer sentences from `hits` (of the kind of answer expected, when one is); none: nothing answers."""
+    """Pick answer sentences from `hits` (of the kind of answer expected, from a unit about the countries
+    asked about, when one is); none: nothing answers."""
     if not hits:
         return []
     candidates = [
@@ -38,7 +39,11 @@ def extract(
         return []
     pool = [c for c in candidates if c.score >= best.score - rules.sentence_margin]
     if expectation is not None:
-        pool = [c for c in pool if holds(expectation, c.text)]
+        pool = [
+            c
+            for c in pool
+            if holds(expectation, c.text) and about(expectation, f"{c.hit.unit.section} {c.hit.unit.text}")
+        ]
         if not pool:
             return []
     # One unit is cited (a second unit's sentence was wrong more often than right on the gold questions):

@@ -12,17 +12,27 @@ import numpy as np
 
 from rag.errors import BadInput
 from rag.lexical import Lexical, tokenise
-from rag.sentences import split_sentences
+from rag.sentences import clauses, split_sentences
 from rag.store import Snapshot
 from rag.types import Unit
 
 
 @lru_cache(maxsize=100_000)
-def views(unit: Unit) -> tuple[str, ...]:
-    """The texts a unit is embedded as: the whole unit and, when it has several, each sentence
-    (a question often matches one sentence better than a long paragraph's average)."""
+def sentences_of(unit: Unit) -> tuple[str, ...]:
+    """A unit's sentences when it has several; none when it is one sentence."""
     sentences = split_sentences(unit.text)
-    return (unit.text, *sentences) if len(sentences) > 1 else (unit.text,)
+    return tuple(sentences) if len(sentences) > 1 else ()
+
+
+@lru_cache(maxsize=100_000)
+def views(unit: Unit) -> tuple[str, ...]:
+    """The texts a unit is embedded as, in this order: the whole unit; each sentence, when it has several
+    (a question often matches one sentence better than a long paragraph's average); and each item of a
+    sentence that lists several with semicolons (a question about "a third" State's measure matches
+    that item better than the whole list)."""
+    sentences = sentences_of(unit)
+    items = (item for sentence in sentences or (unit.text,) for item in clauses(sentence))
+    return (unit.text, *sentences, *items)
 
 
 def lexical_text(unit: Unit) -> str:
@@ -114,7 +124,15 @@ class Indexed:
     def sentences(self, unit: Unit) -> list[tuple[str, np.ndarray]]:
         """The sentences of an indexed unit with their stored vectors."""
         rows = self.unit_views[self.row_of[(unit.doc, unit.para)]]
-        texts = views(unit)
-        if len(texts) > 1:
-            return list(zip(texts[1:], self.vectors[rows[1:]], strict=True))
+        if sentences := sentences_of(unit):
+            return list(zip(sentences, self.vectors[rows[1 : 1 + len(sentences)]], strict=True))
         return [(unit.text, self.vectors[rows[0]])]
+
+    def items(self, unit: Unit) -> list[tuple[str, np.ndarray]]:
+        """The listed items of an indexed unit's sentences (`views`) with their stored vectors; none in an
+        index embedded before items were."""
+        rows, texts = self.unit_views[self.row_of[(unit.doc, unit.para)]], views(unit)
+        start = 1 + len(sentences_of(unit))
+        if len(rows) != len(texts):
+            return []
+        return list(zip(texts[start:], self.vectors[rows[start:]], strict=True))

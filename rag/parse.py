@@ -29,7 +29,8 @@ from rag.settings import Settings
 from rag.textfile import read_text
 from rag.types import Document, Parsed, Unit
 
-PARSER_VERSION = 6  # bump when units or document facts change for the same file: re-ingest re-parses it
+PARSER_VERSION = 7  # bump when units, document facts or their embedded views change: re-ingest re-reads the file
+# (7: the items of semicolon lists are embedded too, `rag.indexed.views`)
 TEXT_SUFFIXES = {".txt", ".text"}
 SUPPORTED = TEXT_SUFFIXES | {".pdf"}
 _ODS_MISSING = re.compile(r"document you are looking for does not exist in the Official Document System", re.I)

@@ -1,9 +1,9 @@
-"""Hybrid retrieval: dense (FAISS over paragraphs and their sentences) and lexical (BM25) rankings,
-fused by weighted reciprocal rank, the lexical weight scaled by how much of the question's
-distinctive vocabulary its best match shares (so paraphrased questions lean on the dense ranking).
-The best fused units are then reranked by their evidence: their best sentence, the share of the
-question's terms they hold, and a late-interaction match of the question's words with theirs (each
-question word's best cosine with a word of the unit, in context: "jail" finds "prison").
+"""Hybrid retrieval: dense (FAISS over paragraphs, their sentences and the items of their lists) and
+lexical (BM25) rankings, fused by weighted reciprocal rank, the lexical weight scaled by how much of the
+question's distinctive vocabulary its best match shares (so paraphrased questions lean on the dense
+ranking). The best fused units are then reranked by their evidence: their best sentence or listed item,
+the share of the question's terms they hold, and a late-interaction match of the question's words with
+theirs (each question word's best cosine with a word of the unit, in context: "jail" finds "prison").
 
 Ranking is a function of the question and the `Retrieval` parameters, given per call (the Searcher's
 own are the default); the index's data is `rag.indexed.Indexed`."""
@@ -181,14 +181,18 @@ class Searcher:
     ) -> list[tuple[str, float, float]]:
         """(sentence, cosine, score) for each sentence of `unit`: the score adds the share of the
         question's content words that the sentence holds."""
-        weight = (params or self.params).sentence_coverage
+        return self._scored(question, self.data.sentences(unit), params or self.params)
+
+    def _scored(
+        self, question: str, parts: Sequence[tuple[str, np.ndarray]], p: Retrieval
+    ) -> list[tuple[str, float, float]]:
+        """(text, cosine, score) for each of a unit's `parts` (text and stored vector)."""
         vector, words = self.query(question).vector, terms(question)
-        sentences = self.data.sentences(unit)
         out = []
-        for (text, sentence_vector), sentence_words in zip(sentences, terms_of([t for t, _ in sentences]), strict=True):
-            cosine = float(sentence_vector @ vector)
-            covered = len(words & sentence_words) / len(words) if words else 0.0
-            out.append((text, cosine, cosine + weight * covered))
+        for (text, part_vector), part_words in zip(parts, terms_of([t for t, _ in parts]), strict=True):
+            cosine = float(part_vector @ vector)
+            covered = len(words & part_words) / len(words) if words else 0.0
+            out.append((text, cosine, cosine + p.sentence_coverage * covered))
         return out
 
     def unit_priors(self, question: str, hits: Sequence[Hit], params: Retrieval | None = None) -> list[float]:
@@ -198,10 +202,11 @@ class Searcher:
         return self._priors(question, rows, [h.rank for h in hits], params or self.params).tolist()
 
     def _rerank(self, question: str, rows: list[int], p: Retrieval) -> list[tuple[int, float]]:
-        """`rows` (in fused order) by their evidence: best sentence plus evidence as a whole."""
-        terms_of([text for row in rows for text, _ in self.data.sentences(self.units[row])])  # one batch for all
+        """`rows` (in fused order) by their evidence: best sentence (or listed item) plus evidence as a whole."""
+        parts = [self.data.sentences(self.units[row]) + self.data.items(self.units[row]) for row in rows]
+        terms_of([text for unit_parts in parts for text, _ in unit_parts])  # one batch for all
         priors = self._priors(question, rows, range(1, len(rows) + 1), p)
-        best = [max(score for _, _, score in self.sentence_scores(question, self.units[row], p)) for row in rows]
+        best = [max(score for _, _, score in self._scored(question, unit_parts, p)) for unit_parts in parts]
         return sorted(zip(rows, np.add(best, priors).tolist(), strict=True), key=lambda pair: -pair[1])
 
     def _priors(self, question: str, rows: Sequence[int], ranks: Iterable[int], p: Retrieval) -> np.ndarray:

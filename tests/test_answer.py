@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer_type import expected, holds, names
+from rag.answer_type import about, expected, holds, names
 from rag.cite import support, verify
 from rag.library import ingest, open_searcher
 from rag.pipeline import Refusal, answer, decide, stands_out
@@ -73,11 +73,30 @@ def test_numbers_must_match_and_refusals_are_recognised():
         ("How many ISIL fighters remain in Iraq and Syria?", "Some 42,500 individuals remained in camps.", False),
         ("How many ISIL fighters remain in Iraq and Syria?", "Between 1,500 and 3,000 ISIL fighters remain.", True),
         ("How many children were released?", "The task force verified the release of 2,496 children.", True),
+        # a percentage answers a question about a share, not a count of something else
+        ("How many ISIL fighters remain?", "The camps, of which 60 per cent are children, held 44,000.", False),
+        ("What share of the camp population are children?", "Of the camp population, 60 per cent are children.", True),
+        ("What proportion of parties are persistent perpetrators?", "Over 70% have been listed for five years.", True),
     ],
 )
 def test_answer_kinds(question, text, ok):
     expectation = expected(question)
     assert expectation is not None and holds(expectation, text) is ok
+
+
+def test_a_figure_must_be_about_the_countries_asked_about():
+    burkina = expected("How many cases did the United Nations verify in Burkina Faso during 2024?")
+    assert burkina is not None and burkina.places == (("Burkina Faso",),)
+    mali = "Mali. Service providers registered 157 cases of sexual violence in Gao and Mopti."
+    assert holds(burkina, mali) and not about(burkina, mali)
+    assert about(burkina, "Burkina Faso. The United Nations verified 12 cases.")
+    # a country's other names, a possessive, the UN's long form of a name
+    syria = expected("How much cash does Da'esh hold in Iraq and Syria's north-east?")
+    assert syria is not None and about(syria, "Da’esh held $10 million in Iraq and the Syrian Arab Republic.")
+    assert not about(syria, "Da’esh held $10 million in Iraq.")
+    assert expected("How many fighters are in Nigeria?").places == (("Federal Republic of Nigeria", "Nigeria"),)
+    assert expected("How many Member States contributed?").places == ()
+    assert expected("Which countries took part?").places == ()  # the country is the answer, not its subject
 
 
 def test_open_questions_have_no_checkable_kind():
@@ -224,6 +243,21 @@ def test_extractive_quotes_and_cites_and_refuses(searcher):
     assert "50 Member States" in result.text and result.citations[0].para == "1"
     refused = answer("How many passenger information units exist?", searcher=searcher)
     assert refused.refused and refused.see_also
+
+
+def test_extractive_refuses_another_countrys_figure(tmp_path):
+    paragraphs = [
+        "In Mali, service providers registered 157 cases of sexual violence committed by armed actors.",
+        "In Burkina Faso, armed groups attacked health facilities and schools.",
+    ]
+    (tmp_path / "doc.txt").write_text(un_text("S/2099/4", paragraphs))
+    settings = Settings(index=tmp_path / "index", corpus=tmp_path)
+    ingest([tmp_path / "doc.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
+    searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    mali = answer("How many cases of sexual violence were registered in Mali?", searcher=searcher)
+    assert not mali.refused and "157 cases" in mali.text and mali.citations[0].para == "1"
+    burkina = answer("How many cases of sexual violence were registered in Burkina Faso?", searcher=searcher)
+    assert burkina.refused and burkina.refusal == "not_said"
 
 
 def test_extractive_quotes_the_sentence_after_the_best_one(tmp_path):
