@@ -5,11 +5,13 @@ A passage on the topic that lacks the kind of answer asked for does not answer t
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
 from rag.lexical import terms
+from rag.types import Sentence
 
 Kind = Literal["count", "money", "date", "country"]
 
@@ -93,10 +95,15 @@ def expected(question: str) -> Expectation | None:
     return replace(found, share=bool(_SHARE_Q.search(question)), places=places)
 
 
-def about(expectation: Expectation, text: str) -> bool:
-    """Whether `text` (a paragraph with its heading) names every country the question asks about."""
-    plain = _APOSTROPHE.sub("'", text)
-    return all(any(s in plain for s in spellings) for spellings in expectation.places)
+def answers(expectation: Expectation, sentence: Sentence, titles: Mapping[str, str] | None = None) -> bool:
+    """Whether an answer `sentence` gives the kind of answer expected, citing paragraphs that name every
+    country the question asks about (in their text, their section heading or their document's title,
+    from `titles`: a report on Somalia need not name it in every paragraph)."""
+    titles = titles or {}
+    cited = " ".join(f"{titles.get(c.doc, '')} {c.section} {c.text}" for c in sentence.citations)
+    cited = _APOSTROPHE.sub("'", cited)
+    places = all(any(s in cited for s in spellings) for spellings in expectation.places)
+    return places and holds(expectation, sentence.text)
 
 
 def _expected(question: str) -> Expectation | None:

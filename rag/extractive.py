@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answer_type import Expectation, about, holds
+from rag.answer_type import Expectation, answers
 from rag.retrieve import Searcher
 from rag.settings import Answering
 from rag.types import Citation, Hit, Sentence
@@ -39,11 +39,8 @@ def extract(
         return []
     pool = [c for c in candidates if c.score >= best.score - rules.sentence_margin]
     if expectation is not None:
-        pool = [
-            c
-            for c in pool
-            if holds(expectation, c.text) and about(expectation, f"{c.hit.unit.section} {c.hit.unit.text}")
-        ]
+        titles = {d.id: d.title for d in searcher.documents}
+        pool = [c for c in pool if answers(expectation, Sentence(c.text, (Citation.of(c.hit.unit),), True), titles)]
         if not pool:
             return []
     # One unit is cited (a second unit's sentence was wrong more often than right on the gold questions):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import Enum
 from typing import Protocol
 
-from rag.answer_type import Expectation, expected, holds, names
+from rag.answer_type import Expectation, answers, expected, names
 from rag.cite import render, verify
 from rag.extractive import extract
 from rag.prompts import messages, resolve_keys
@@ -49,18 +49,23 @@ def stands_out(hits: Sequence[Hit], *, min_evidence: float, min_margin: float) -
 
 
 def decide(
-    *, unknown: Sequence[str], clear: bool, sentences: Sequence[Sentence] | None, expectation: Expectation | None
+    *,
+    unknown: Sequence[str],
+    clear: bool,
+    sentences: Sequence[Sentence] | None,
+    expectation: Expectation | None,
+    titles: Mapping[str, str] | None = None,
 ) -> Refusal | None:
     """The answer policy, in one place: None to answer, else why not. Called first with `sentences`
     None (refusals that need no draft: nothing is drafted or streamed then), then with the verified
-    sentences of the draft."""
+    sentences of the draft (`titles`: the documents' titles, by id, for `answers`)."""
     if unknown:
         return Refusal.NOT_MENTIONED
     if not clear:
         return Refusal.UNCLEAR
     if sentences is None:
         return None
-    if not sentences or (expectation is not None and not any(holds(expectation, s.text) for s in sentences)):
+    if not sentences or (expectation is not None and not any(answers(expectation, s, titles) for s in sentences)):
         return Refusal.NOT_SAID
     return None
 
@@ -89,6 +94,7 @@ def answer(
     )
     clear = generator is not None or evident
     expectation = expected(question)
+    titles = {d.id: d.title for d in searcher.documents}
     hits = hits[:k]
     searched = time.perf_counter()
     dropped: list[str] = []
@@ -100,13 +106,15 @@ def answer(
             sentences = extract(question, hits, searcher, expectation, rules)
         else:
             texts = [excerpt(question, h.unit, searcher, rules.llm_excerpt_chars) for h in hits]
-            sentences, dropped, declined = _generate(question, hits, texts, generator, on_sentence, expectation, rules)
+            sentences, dropped, declined = _generate(
+                question, hits, texts, generator, on_sentence, expectation, rules, titles
+            )
             # Nothing the model wrote could be verified, and it did not say the documents are silent: the
             # paragraph that answers is quoted instead, as the extractive backend would (and under its gate).
             quoted = not sentences and not declined and evident
             if quoted:
                 sentences = extract(question, hits, searcher, expectation, rules)
-        refusal = decide(unknown=unknown, clear=clear, sentences=sentences, expectation=expectation)
+        refusal = decide(unknown=unknown, clear=clear, sentences=sentences, expectation=expectation, titles=titles)
         if refusal is None and on_sentence and (generator is None or quoted):
             for sentence in sentences:
                 on_sentence(sentence)
@@ -167,7 +175,7 @@ def excerpt(question: str, unit: Unit, searcher: Searcher, budget: int) -> str:
 
 
 def _generate(
-    question, hits, texts, generator: Generator, on_sentence, expectation, rules: Answering
+    question, hits, texts, generator: Generator, on_sentence, expectation, rules: Answering, titles: Mapping[str, str]
 ) -> tuple[list[Sentence], list[str], bool]:
     """Stream the model's reply, verifying each sentence as soon as it is complete: the verified
     sentences, the dropped ones, and whether the model said the documents do not answer. When the
@@ -187,7 +195,7 @@ def _generate(
         dropped.extend(lost)
         for sentence in sentences:
             kept.append(sentence)
-            if on_sentence and (streamed or expectation is None or holds(expectation, sentence.text)):
+            if on_sentence and (streamed or expectation is None or answers(expectation, sentence, titles)):
                 for held in kept[streamed:]:
                     on_sentence(held)
                 streamed = len(kept)

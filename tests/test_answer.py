@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer_type import about, expected, holds, names
+from rag.answer_type import answers, expected, holds, names
 from rag.cite import support, verify
 from rag.library import ingest, open_searcher
 from rag.pipeline import Refusal, answer, decide, stands_out
 from rag.prompts import resolve_keys
 from rag.settings import Answering, Settings
-from rag.types import Hit, Sentence, Unit
+from rag.types import Citation, Hit, Sentence, Unit
 from tests.conftest import FakeEmbedder, un_text
 
 PARAS = [
@@ -87,13 +87,23 @@ def test_answer_kinds(question, text, ok):
 def test_a_figure_must_be_about_the_countries_asked_about():
     burkina = expected("How many cases did the United Nations verify in Burkina Faso during 2024?")
     assert burkina is not None and burkina.places == (("Burkina Faso",),)
-    mali = "Mali. Service providers registered 157 cases of sexual violence in Gao and Mopti."
-    assert holds(burkina, mali) and not about(burkina, mali)
-    assert about(burkina, "Burkina Faso. The United Nations verified 12 cases.")
+
+    def cited(text: str, paragraph: str, section: str = "") -> Sentence:
+        return Sentence(text, (Citation("S/2099/1", "4", 1, section, paragraph),), True)
+
+    mali = "Service providers registered 157 cases of sexual violence in Gao and Mopti."
+    assert holds(burkina, mali) and not answers(burkina, cited(mali, mali, "III. Situations / Mali"))
+    assert answers(burkina, cited("It verified 12 cases.", "The UN verified 12 cases.", "III. / Burkina Faso"))
+    assert answers(burkina, cited("12 cases were verified.", "In Burkina Faso, 12 cases were verified."))
+    # a report about one country need not name it in every paragraph: its title does
+    verified = cited("12 cases were verified.", "The United Nations verified 12 cases.")
+    assert not answers(burkina, verified)
+    assert answers(burkina, verified, {"S/2099/1": "Report of the Secretary-General on Burkina Faso"})
     # a country's other names, a possessive, the UN's long form of a name
     syria = expected("How much cash does Da'esh hold in Iraq and Syria's north-east?")
-    assert syria is not None and about(syria, "Da’esh held $10 million in Iraq and the Syrian Arab Republic.")
-    assert not about(syria, "Da’esh held $10 million in Iraq.")
+    held = "Da’esh held $10 million in Iraq and the Syrian Arab Republic."
+    assert syria is not None and answers(syria, cited("It held $10 million.", held))
+    assert not answers(syria, cited("It held $10 million.", "Da’esh held $10 million in Iraq."))
     assert expected("How many fighters are in Nigeria?").places == (("Federal Republic of Nigeria", "Nigeria"),)
     assert expected("How many Member States contributed?").places == ()
     assert expected("Which countries took part?").places == ()  # the country is the answer, not its subject
@@ -256,8 +266,13 @@ def test_extractive_refuses_another_countrys_figure(tmp_path):
     searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
     mali = answer("How many cases of sexual violence were registered in Mali?", searcher=searcher)
     assert not mali.refused and "157 cases" in mali.text and mali.citations[0].para == "1"
-    burkina = answer("How many cases of sexual violence were registered in Burkina Faso?", searcher=searcher)
+    asked = "How many cases of sexual violence were registered in Burkina Faso?"
+    burkina = answer(asked, searcher=searcher)
     assert burkina.refused and burkina.refusal == "not_said"
+    # an LLM that gives Mali's figure, cited to Mali's paragraph, is refused too and streams nothing
+    llm, streamed = ScriptedLLM("Service providers registered 157 cases of sexual violence [S/2099/4 ¶1]."), []
+    burkina = answer(asked, searcher=searcher, generator=llm, on_sentence=streamed.append)
+    assert burkina.refused and burkina.refusal == "not_said" and streamed == []
 
 
 def test_extractive_quotes_the_sentence_after_the_best_one(tmp_path):
