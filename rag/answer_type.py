@@ -36,7 +36,7 @@ _COUNTRY_Q = re.compile(
 )
 _STOP = re.compile(
     r"^(?:is|are|was|were|did|do|does|have|has|had|in|of|for|to|by|from|during|according|will"
-    r"|would|can|could|the|a|an)$",
+    r"|would|can|could|the|a|an|took|take|taken|attended|joined|participated|died|remain|remained)$",
     re.I,
 )
 
@@ -48,7 +48,8 @@ _NUMBER = re.compile(
 )
 # "Few States reported …" answers "how many States …" too, when the counted noun follows the word
 _QUANTIFIER = re.compile(r"few|several|many|most|numerous|all|no|none", re.I)
-_PEOPLE = terms("people persons individuals")  # counted people may be called any of these
+# what is counted may be called by any word of its group: people, or countries
+_SYNONYMS = (terms("people persons individuals"), terms("countries states nations governments"))
 _PLURAL = re.compile(r"[^su]s$|ies$", re.I)
 _IRREGULAR = frozenset({"people", "children", "men", "women", "staff", "personnel", "police", "military"})
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
@@ -119,7 +120,7 @@ def _expected(question: str) -> Expectation | None:
         # which a camp's "individuals … remained stranded" would match; "countries and UN entities": both)
         heads = [w for w in words if _PLURAL.search(w) or w.lower() in _IRREGULAR]
         counted = terms(" ".join(heads or words))
-        return Expectation("count", counted | _PEOPLE if counted & _PEOPLE else counted)
+        return Expectation("count", counted.union(*(group for group in _SYNONYMS if counted & group)))
     if _DATE_Q.search(question):
         return Expectation("date")
     if _COUNTRY_Q.search(question):

@@ -73,6 +73,10 @@ def test_numbers_must_match_and_refusals_are_recognised():
         ("How many ISIL fighters remain in Iraq and Syria?", "Some 42,500 individuals remained in camps.", False),
         ("How many ISIL fighters remain in Iraq and Syria?", "Between 1,500 and 3,000 ISIL fighters remain.", True),
         ("How many children were released?", "The task force verified the release of 2,496 children.", True),
+        # a verb after "how many" is not what is counted; countries may be called States
+        ("How many officials were trained, and how many took part?", "More than 100 officials attended.", True),
+        ("How many countries does the programme assist?", "It assists (currently) 36 States.", True),
+        ("How many countries does the programme assist?", "It trained 36 officials.", False),
         # a percentage answers a question about a share, not a count of something else
         ("How many ISIL fighters remain?", "The camps, of which 60 per cent are children, held 44,000.", False),
         ("What share of the camp population are children?", "Of the camp population, 60 per cent are children.", True),
