@@ -77,7 +77,7 @@ def names(question: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    """The kind of answer asked for; for counts, the stems of what is counted and whether a share
+    """The kind of answer asked for; for counts (and budgets), the stems of what is counted and whether a share
     (percentage, proportion) is asked for; for figures and dates, the countries they must be about."""
 
     kind: Kind
@@ -109,7 +109,8 @@ def answers(expectation: Expectation, sentence: Sentence, titles: Mapping[str, s
 
 def _expected(question: str) -> Expectation | None:
     if _MONEY_Q.search(question):
-        return Expectation("money")
+        # a question about a budget is answered by a budget's amount, not by any sum of money
+        return Expectation("money", terms("budget") & terms(question))
     if m := _COUNT_Q.search(question):
         words = []
         for word in m.group(1).split():
@@ -132,7 +133,7 @@ def holds(expectation: Expectation, text: str) -> bool:
     """True when `text` contains an answer of the expected kind (symbols and resolution years aside)."""
     plain = _SYMBOLS.sub(" ", text)
     if expectation.kind == "money":
-        return bool(_MONEY.search(plain))
+        return bool(_MONEY.search(plain)) and expectation.counted <= terms(plain)
     if expectation.kind == "date":
         return bool(_DATE.search(plain))
     if expectation.kind == "country":

@@ -66,6 +66,9 @@ def test_numbers_must_match_and_refusals_are_recognised():
         ("Which countries took part?", "Conferences were held with Kenya and Tajikistan.", True),
         ("What is the budget of the project?", "The project has a budget of $4 million.", True),
         ("What is the budget of the project?", "The project received 4 new staff.", False),
+        ("What budget did the Assembly approve for 2025?", "The Fund allocated over $116 million.", False),
+        ("What budget did the Assembly approve for 2025?", "The approved budget is $3.7 billion.", True),
+        ("How much cash does Da'esh hold?", "Its reserves were estimated at $10 million.", True),
         ("How many States reported such action?", "Few States reported action being taken.", True),
         ("How many red notices were issued?", "Many States issued notices.", False),  # "many" counts States
         ("How many people received legal support?", "IOM gave legal support to 1,800 individuals.", True),
