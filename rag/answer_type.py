@@ -77,8 +77,9 @@ def names(question: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    """The kind of answer asked for; for counts (and budgets), the stems of what is counted and whether a share
-    (percentage, proportion) is asked for; for figures and dates, the countries they must be about."""
+    """The kind of answer asked for; for counts, the stems of what is counted (for money, "budget" when a
+    budget is asked for) and whether a share (percentage, proportion) is; for figures and dates, the
+    countries they must be about."""
 
     kind: Kind
     counted: frozenset[str] = frozenset()
@@ -166,8 +167,8 @@ def _places() -> tuple[tuple[str, ...], ...]:
 
     out = []
     for country in pycountry.countries:
-        names = {getattr(country, attr, None) for attr in ("name", "common_name", "official_name")}
-        out.append(tuple(sorted({n.split(",")[0] for n in names if n})))
+        known = {getattr(country, attr, None) for attr in ("name", "common_name", "official_name")}
+        out.append(tuple(sorted({name.split(",")[0] for name in known if name})))
     return tuple(out)
 
 
