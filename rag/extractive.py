@@ -39,7 +39,7 @@ def extract(
         return []
     pool = [c for c in candidates if c.score >= best.score - rules.sentence_margin]
     if expectation is not None:
-        titles = {d.id: d.title for d in searcher.documents}
+        titles = searcher.data.titles
         pool = [c for c in pool if answers(expectation, Sentence(c.text, (Citation.of(c.hit.unit),), True), titles)]
         if not pool:
             return []

@@ -66,6 +66,7 @@ class Indexed:
         bounds = np.searchsorted(self.owners[order], np.arange(len(self.units) + 1))
         self.unit_views = [order[bounds[u] : bounds[u + 1]] for u in range(len(self.units))]
         self.row_of = {(u.doc, u.para): i for i, u in enumerate(self.units)}
+        self.titles = {d.id: d.title for d in self.documents}  # document id → title
         # token document frequencies, for weighting a question's words by rarity in the library
         df = np.bincount(
             np.concatenate(

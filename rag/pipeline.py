@@ -94,7 +94,7 @@ def answer(
     )
     clear = generator is not None or evident
     expectation = expected(question)
-    titles = {d.id: d.title for d in searcher.documents}
+    titles = searcher.data.titles
     hits = hits[:k]
     searched = time.perf_counter()
     dropped: list[str] = []
