@@ -93,7 +93,8 @@ def expected(question: str) -> Expectation | None:
     if found is None or found.kind == "country":
         return found
     # another country's figure does not answer ("How many cases … in Burkina Faso?" is not answered by Mali's)
-    places = tuple(spellings for spellings in _places() if any(_named(s, question) for s in spellings))
+    pattern, countries = _places()
+    places = tuple(dict.fromkeys(countries[name] for name in pattern.findall(question)))
     return replace(found, share=bool(_SHARE_Q.search(question)), places=places)
 
 
@@ -155,21 +156,20 @@ def holds(expectation: Expectation, text: str) -> bool:
     return False
 
 
-def _named(name: str, question: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-]|['’](?!s\b))", question) is not None
-
-
 @lru_cache(maxsize=1)
-def _places() -> tuple[tuple[str, ...], ...]:
-    """Each country's spellings: its names ("Syrian Arab Republic", "Syria", "Iran") and the part of a
-    listed name before its comma ("Congo, The Democratic Republic of the": "Congo")."""
+def _places() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
+    """A pattern finding any country's name in a question (possessive allowed: "Somalia's"), and each
+    name's country as all its spellings: its names ("Syrian Arab Republic", "Syria", "Iran") and the part
+    of a listed name before its comma ("Congo, The Democratic Republic of the": "Congo")."""
     import pycountry
 
-    out = []
+    countries: dict[str, tuple[str, ...]] = {}
     for country in pycountry.countries:
         known = {getattr(country, attr, None) for attr in ("name", "common_name", "official_name")}
-        out.append(tuple(sorted({name.split(",")[0] for name in known if name})))
-    return tuple(out)
+        spellings = tuple(sorted({name.split(",")[0] for name in known if name}))
+        countries.update(dict.fromkeys(spellings, spellings))
+    names = "|".join(re.escape(name) for name in sorted(countries, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])({names})(?![\w-]|['’](?!s\b))"), countries
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ import numpy as np
 
 from rag.errors import BadInput
 from rag.lexical import Lexical, tokenise
-from rag.sentences import clauses, split_sentences
+from rag.sentences import list_items, split_sentences
 from rag.store import Snapshot
 from rag.types import Unit
 
@@ -31,7 +31,7 @@ def views(unit: Unit) -> tuple[str, ...]:
     sentence that lists several with semicolons (a question about "a third" State's measure matches
     that item better than the whole list)."""
     sentences = sentences_of(unit)
-    items = (item for sentence in sentences or (unit.text,) for item in clauses(sentence))
+    items = (item for sentence in sentences or (unit.text,) for item in list_items(sentence))
     return (unit.text, *sentences, *items)
 
 

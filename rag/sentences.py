@@ -21,14 +21,14 @@ def split_sentences(text: str, *, min_chars: int = 20) -> list[str]:
     return out
 
 
-_CLAUSE_BREAK = re.compile(r";\s+(?:and\s+|or\s+)?")
+_ITEM_BREAK = re.compile(r";\s+(?:and\s+|or\s+)?")
 
 
-def clauses(sentence: str, *, min_words: int = 4) -> list[str]:
+def list_items(sentence: str, *, min_words: int = 4) -> list[str]:
     """The items of a sentence that lists several with semicolons ("…: one tasks senior prosecutors…;
     another…; and a third expanded the mandate…"), each of at least `min_words` words, without the
     lead-in that ends in a colon; none when the sentence lists fewer than two."""
-    lead, colon, rest = sentence.partition(": ")
-    items = [item.strip(" ;.") for item in _CLAUSE_BREAK.split(rest if colon and ";" in rest else sentence)]
+    _, colon, rest = sentence.partition(": ")
+    items = [item.strip(" ;.") for item in _ITEM_BREAK.split(rest if colon and ";" in rest else sentence)]
     items = [item for item in items if len(item.split()) >= min_words]
     return items if len(items) > 1 else []

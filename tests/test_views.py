@@ -10,7 +10,7 @@ import pytest
 
 from rag.indexed import views
 from rag.library import ingest, open_searcher
-from rag.sentences import clauses
+from rag.sentences import list_items
 from rag.settings import Settings
 from rag.types import Unit
 from tests.conftest import FakeEmbedder, un_text
@@ -43,8 +43,8 @@ LISTING = (
         ("Prisons: a lead-in only; then nothing else of use here.", []),
     ],
 )
-def test_clauses_are_the_items_of_a_semicolon_list(sentence, items):
-    assert clauses(sentence) == items
+def test_list_items_are_the_items_of_a_semicolon_list(sentence, items):
+    assert list_items(sentence) == items
 
 
 def _unit(text: str) -> Unit:
@@ -54,9 +54,9 @@ def _unit(text: str) -> Unit:
 def test_views_are_whole_then_sentences_then_items():
     first = "In some jurisdictions, task forces coordinate operations."
     unit = _unit(f"{first} {LISTING}")
-    assert views(unit) == (unit.text, first, LISTING, *clauses(LISTING))
+    assert views(unit) == (unit.text, first, LISTING, *list_items(LISTING))
     one = _unit(LISTING)  # one sentence: the whole unit, then its items
-    assert views(one) == (LISTING, *clauses(LISTING))
+    assert views(one) == (LISTING, *list_items(LISTING))
     plain = _unit("Customs authorities strengthened controls at ports.")
     assert views(plain) == (plain.text,)
 
@@ -75,6 +75,6 @@ def test_items_are_indexed_with_their_unit_and_never_quoted_as_sentences(tmp_pat
     searcher = open_searcher(settings=settings, embedder=embedder, progress=False)
     unit = next(u for u in searcher.units if u.para == "1")
     assert [text for text, _ in searcher.data.sentences(unit)] == list(views(unit)[1:3])
-    assert [text for text, _ in searcher.data.items(unit)] == clauses(LISTING)
+    assert [text for text, _ in searcher.data.items(unit)] == list_items(LISTING)
     question = "a third expanded the mandate of its organized crime unit to incorporate terrorism"
     assert [text for text, _, _ in searcher.sentence_scores(question, unit)] == list(views(unit)[1:3])
