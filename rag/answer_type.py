@@ -55,6 +55,7 @@ _IRREGULAR = frozenset({"people", "children", "men", "women", "staff", "personne
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:million|billion)?\s?(?:dollars|euros|USD)\b|\bUS\$")
 _DATE = re.compile(rf"\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b")
+_MONTH = re.compile(rf"^(?:{_MONTHS})\W*$")
 _PERCENT = re.compile(r"\d\s?(?:%|per ?cent)", re.I)
 _SHARE_Q = re.compile(r"\b(?:percentage|per ?cent|proportion|share|fraction|rate)\b", re.I)
 _APOSTROPHE = re.compile(r"[’‘]")
@@ -144,7 +145,7 @@ def holds(expectation: Expectation, text: str) -> bool:
         return True
     words = plain.split()
     for i, word in enumerate(words):
-        if _NUMBER.fullmatch(word.strip(",.;:()")) and not _YEAR.match(word.strip(",.;:()")):
+        if _NUMBER.fullmatch(word.strip(",.;:()")) and not _YEAR.match(word.strip(",.;:()")) and not _day(words, i):
             near = terms(" ".join(words[max(0, i - 3) : i + 6]))
             if not expectation.counted or expectation.counted & near:
                 return True
@@ -154,6 +155,11 @@ def holds(expectation: Expectation, text: str) -> bool:
         ):
             return True
     return False
+
+
+def _day(words: list[str], i: int) -> bool:
+    """Whether `words[i]` is the day of a date ("3 March 2019", "March 3"): no count of anything."""
+    return any(0 <= j < len(words) and _MONTH.match(words[j]) for j in (i - 1, i + 1))
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -100,6 +101,12 @@ QUESTION_WORDS = frozenset(
         "describe",
     }
 )
+
+
+@dataclass(frozen=True)
+class _PieceBest:
+    cosines: np.ndarray  # (question pieces, units with token vectors): a piece's best cosine in each unit
+    filled: np.ndarray  # which of the units asked about have token vectors (bool)
 
 
 class Searcher:
@@ -233,19 +240,36 @@ class Searcher:
     def _word_match(self, question: str, rows: Sequence[int]) -> np.ndarray:
         """For each unit in `rows`: each content word piece of the question takes its best cosine with a
         token of the unit (as the model read them in context); the mean, weighted by rarity (idf)."""
+        best, weights = self._pieces_best(question, rows)
+        match = np.zeros(len(rows))
+        if best is not None:
+            match[best.filled] = (weights @ best.cosines) / weights.sum()
+        return match
+
+    def anchored(self, question: str, hits: Sequence[Hit], cosine: float) -> float:
+        """The share (idf-weighted) of the question's content word pieces that have a counterpart in
+        `hits`: a token of theirs, as the model read it in context, at least `cosine` close. Low when the
+        question is about something the paragraphs never speak of ("piracy", "charcoal"); 1 when the
+        index holds no token vectors (nothing to tell)."""
+        rows = [self.data.row_of[(h.unit.doc, h.unit.para)] for h in hits]
+        best, weights = self._pieces_best(question, rows)
+        if best is None:
+            return 1.0
+        return float(weights @ (best.cosines.max(axis=1) >= cosine)) / float(weights.sum())
+
+    def _pieces_best(self, question: str, rows: Sequence[int]) -> tuple[_PieceBest | None, np.ndarray]:
+        """Each content word piece's best cosine with a token of each unit in `rows` that has token
+        vectors (None: no piece, or no such unit), and the pieces' weights."""
         words, weights = self._question_words(question)
         offsets = self.data.snapshot.token_offsets
         sizes = np.array([offsets[r + 1] - offsets[r] for r in rows], dtype=np.int64)
-        match = np.zeros(len(rows))
         filled = sizes > 0
         if not len(words) or not filled.any():
-            return match
+            return None, weights
         tokens = self.data.snapshot.tokens[np.concatenate([np.arange(offsets[r], offsets[r + 1]) for r in rows])]
         similarity = words @ dequantise(tokens).T
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[filled]
-        best = np.maximum.reduceat(similarity, starts, axis=1)
-        match[filled] = (weights @ best) / weights.sum()
-        return match
+        return _PieceBest(np.maximum.reduceat(similarity, starts, axis=1), filled), weights
 
     def _question_words(self, question: str) -> tuple[np.ndarray, np.ndarray]:
         """The question's content word pieces (token vectors) and their weights (idf in the library)."""

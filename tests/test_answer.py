@@ -84,6 +84,10 @@ def test_numbers_must_match_and_refusals_are_recognised():
         ("How many ISIL fighters remain?", "The camps, of which 60 per cent are children, held 44,000.", False),
         ("What share of the camp population are children?", "Of the camp population, 60 per cent are children.", True),
         ("What proportion of parties are persistent perpetrators?", "Over 70% have been listed for five years.", True),
+        # the day of a date counts nothing
+        ("How many ports strengthened their controls?", PARAS[3], False),
+        ("How many ports strengthened their controls?", "On March 3, ports strengthened controls.", False),
+        ("How many ports strengthened their controls?", "On 3 March 2019, 12 ports strengthened controls.", True),
     ],
 )
 def test_answer_kinds(question, text, ok):
@@ -319,6 +323,35 @@ def test_an_unverifiable_llm_answer_quotes_the_paragraph_but_a_declined_one_is_r
     assert all(s.text.startswith("“") for s in result.sentences)  # quotes, not the model's words
     declined = answer(question, searcher=searcher, generator=ScriptedLLM("The documents do not say."))
     assert declined.refused and declined.refusal == "not_said" and not declined.sentences
+
+
+def test_an_unverifiable_llm_answer_to_an_open_question_the_paragraphs_never_speak_of_is_refused(searcher, monkeypatch):
+    question = "What do Member States say about smuggling of migrants?"
+    unsupported = ScriptedLLM("Smuggling is mostly done by drones over the sea [1].")
+    shares = []
+    monkeypatch.setattr(searcher, "anchored", lambda q, hits, cosine: shares.append(cosine) or 0.5)
+    result = answer(question, searcher=searcher, generator=unsupported)  # half its words unmatched: refused
+    assert result.refused and result.refusal == "not_said" and result.dropped and shares == [0.5]
+    assert not answer(question, searcher=searcher).refused  # the extractive backend, alone, still quotes
+    monkeypatch.setattr(searcher, "anchored", lambda q, hits, cosine: 0.8)
+    assert not answer(question, searcher=searcher, generator=unsupported).refused
+
+
+def test_a_declined_llm_answer_to_a_question_for_a_figure_quotes_the_paragraph_that_gives_it(searcher):
+    question = "How many Member States contributed to the report?"
+    declined = answer(question, searcher=searcher, generator=ScriptedLLM("The documents do not say."))
+    assert not declined.refused and [c.para for c in declined.citations] == ["1"]
+    assert "50 Member States" in declined.text and declined.text.startswith("“")
+    # so does a verified reply that lacks the figure asked for
+    vague = answer(question, searcher=searcher, generator=ScriptedLLM("Member States contributed to the report [1]."))
+    assert not vague.refused and vague.sentences == declined.sentences
+    # a question for a figure that no paragraph gives stays refused: the quote must hold the kind asked for
+    unknown = answer(
+        "How many ports strengthened their controls?",
+        searcher=searcher,
+        generator=ScriptedLLM("The documents do not say."),
+    )
+    assert unknown.refused and unknown.refusal == "not_said"
 
 
 def test_paragraph_keys_in_a_reply_become_the_paragraphs_markers():

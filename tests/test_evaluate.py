@@ -109,7 +109,7 @@ def test_load_gold_missing_and_unreadable_files(tmp_path):
 
 def test_the_shipped_gold_files_load():
     gold, heldout, subset = (load_gold(ROOT / "evals" / n) for n in ("gold.jsonl", "heldout.jsonl", "llm_subset.jsonl"))
-    assert len(gold) == 152 and len(heldout) == 47
+    assert len(gold) == 152 and len(heldout) == 87
     assert any(p.startswith("fn") for q in gold for p in q.paragraphs)
     assert any(p.startswith("pp") for q in heldout for p in q.paragraphs)
     assert 8 <= len(subset) <= 12

@@ -197,6 +197,31 @@ def test_extractive_answers_meet_the_bar(index):
     assert report["unretrieved_citations"] == 0
 
 
+def test_question_words_without_a_counterpart_in_the_paragraphs(index):
+    """With the real model's token vectors: a question about something a report never speaks of has
+    words with no counterpart in the paragraphs found; a paraphrase of what it says has."""
+    from rag.embed import ModelEmbedder
+    from rag.library import open_searcher
+    from rag.settings import Settings
+
+    settings = Settings(index=index)
+    searcher = open_searcher(settings=settings, embedder=ModelEmbedder(), progress=False)
+    rules = settings.answering
+
+    def share(question: str, doc: str) -> float:
+        return searcher.anchored(question, searcher.search(question, k=5, doc=doc), rules.anchor_cosine)
+
+    jail = (
+        "What do jail authorities do to keep convicted militants from winning over the rest of the people behind bars?"
+    )
+    assert share(jail, "S/2020/754") >= rules.min_anchored
+    assert (
+        share("What does the report say about cryptocurrency scams and online fraud?", "S/2025/194")
+        < rules.min_anchored
+    )
+    assert share("What does the report say about wildfires and deforestation?", "A/80/1") < rules.min_anchored
+
+
 def test_kill_9_during_ingest_keeps_the_previous_index(tmp_path):
     folder = tmp_path / "index"
     env = {**os.environ, "RAG_INDEX": str(folder)}
