@@ -49,11 +49,11 @@ def test_first_run_builds_the_index_reports_and_passes_the_baseline(first):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "no index yet: indexing the 6 documents the questions need" in run.stderr
     assert "ingest" in run.stderr and "embed" in run.stderr  # the progress bars
-    assert "## heldout.jsonl / extractive · k=10 · 47 questions (39 answerable, 8 unanswerable)" in run.stdout
+    assert "## heldout.jsonl / extractive · k=10 · 87 questions (59 answerable, 28 unanswerable)" in run.stdout
     headline = [line for line in run.stdout.splitlines() if line.startswith("| hit@1 (a gold paragraph")]
     assert len(headline) == 1 and headline[0].endswith("| ok (± 0.02) |"), headline
-    assert "### Per question type" in run.stdout and "| paraphrase | 15 |" in run.stdout
-    assert "### Per document" in run.stdout and "| A/80/1 | 10 |" in run.stdout
+    assert "### Per question type" in run.stdout and "| paraphrase | 34 |" in run.stdout
+    assert "### Per document" in run.stdout and "| A/80/1 | 18 |" in run.stdout
     assert "rag: regression" not in run.stderr
     report = (root / "report" / "report.md").read_text()
     assert "Gate: the gate passed." in report and "### Failed questions" in report
@@ -91,7 +91,7 @@ def test_same_figures_every_run(first):
         return lines
 
     once, again = figures(), figures()
-    assert len(once) == 48 and once[-1]["overall"]["questions"] == 47
+    assert len(once) == 88 and once[-1]["overall"]["questions"] == 87
     assert once == again
 
 
