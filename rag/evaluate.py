@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -315,11 +317,21 @@ def reciprocal_rank(rank: int | None) -> float:
 
 
 def key_facts_found(text: str, key_facts: Sequence[str], *, refused: bool) -> bool:
-    """Whether an answer (not a refusal, not empty) holds every key fact, ignoring case."""
+    """Whether an answer (not a refusal, not empty) holds every key fact, ignoring case, typography (’ or ',
+    “ or ", – or -, spacing) and how a percentage is written ("30 per cent", "30%")."""
     if refused or not text.strip():
         return False
-    lowered = text.lower()
-    return all(fact.lower() in lowered for fact in key_facts)
+    said = _plain(text)
+    return all(_plain(fact) in said for fact in key_facts)
+
+
+_TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "“": '"', "”": '"', "–": "-", "—": "-", "‑": "-"})
+
+
+def _plain(text: str) -> str:
+    """`text` as `key_facts_found` compares it: lower case, plain quotes and dashes, single spaces, "%"."""
+    text = unicodedata.normalize("NFKC", text).lower().translate(_TYPOGRAPHY)
+    return re.sub(r"\s+", " ", re.sub(r"\s*(?:per ?cent\b|%)", "%", text))
 
 
 def cited_gold(citations: Iterable[UnitKey], gold: Iterable[UnitKey]) -> int:

@@ -36,6 +36,7 @@ class Refusal(Enum):
 
     NOT_MENTIONED = "not_mentioned"  # the question names something no searched paragraph holds
     UNCLEAR = "unclear"  # extractive: no paragraph stands out (weak, near-tied evidence)
+    UNMATCHED = "unmatched"  # the best paragraph has no counterpart for much of an open question
     NOT_SAID = "not_said"  # nothing supported remains, or not the kind of answer asked for
 
 
@@ -52,6 +53,7 @@ def decide(
     *,
     unknown: Sequence[str],
     clear: bool,
+    matched: bool = True,
     sentences: Sequence[Sentence] | None,
     expectation: Expectation | None,
     titles: Mapping[str, str] | None = None,
@@ -63,6 +65,8 @@ def decide(
         return Refusal.NOT_MENTIONED
     if not clear:
         return Refusal.UNCLEAR
+    if not matched:
+        return Refusal.UNMATCHED
     if sentences is None:
         return None
     if not sentences or (expectation is not None and not any(answers(expectation, s, titles) for s in sentences)):
@@ -94,13 +98,17 @@ def answer(
     )
     clear = generator is not None or evident
     expectation = expected(question)
+    # An open question is answered only when the best paragraph speaks of most of it: a question asking for
+    # a figure, a date… has its answer's kind checked instead (gold and dev, README: Cited answers).
+    anchoring = searcher.anchoring(question, hits[:1], rules.anchor_cosine) if expectation is None else None
+    matched = anchoring is None or anchoring.share >= rules.min_anchored_first
     titles = searcher.data.titles
     hits = hits[:k]
     searched = time.perf_counter()
     dropped: list[str] = []
     sentences: list[Sentence] = []
     quoted = False
-    refusal = decide(unknown=unknown, clear=clear, sentences=None, expectation=expectation)
+    refusal = decide(unknown=unknown, clear=clear, matched=matched, sentences=None, expectation=expectation)
     if refusal is None:
         if generator is None:
             sentences = extract(question, hits, searcher, expectation, rules)
@@ -122,7 +130,10 @@ def answer(
                 and evident
                 and (
                     expectation is not None
-                    or (not declined and searcher.anchored(question, hits, rules.anchor_cosine) >= rules.min_anchored)
+                    or (
+                        not declined
+                        and searcher.anchoring(question, hits, rules.anchor_cosine).share >= rules.min_anchored
+                    )
                 )
             )
             if quoted:
@@ -145,6 +156,7 @@ def answer(
         said = {
             Refusal.NOT_MENTIONED: f"The documents do not mention {' or '.join(unknown)}.",
             Refusal.UNCLEAR: UNCLEAR,
+            Refusal.UNMATCHED: _unmatched(anchoring.missing if anchoring else ()),
             Refusal.NOT_SAID: REFUSAL,
         }[refusal]
         text = f"{said} Closest paragraphs: {closest}." if see_also else said
@@ -163,6 +175,16 @@ def answer(
     citations = tuple(dict.fromkeys(c for s in sentences for c in s.citations))
     return Answer(
         question, render(sentences), citations, False, backend, tuple(sentences), (), tuple(dropped), timings, retrieved
+    )
+
+
+def _unmatched(words: Sequence[str]) -> str:
+    """The refusal of a question the best paragraph does not speak of, naming the words it has nothing for."""
+    named = ", ".join(f"“{w}”" for w in [w for w in words if len(w) > 1][:3])
+    return (
+        f"The documents do not seem to speak of this: the closest paragraph has nothing for {named}."
+        if named
+        else REFUSAL
     )
 
 

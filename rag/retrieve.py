@@ -11,6 +11,7 @@ own are the default); the index's data is `rag.indexed.Indexed`."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from rag.settings import Retrieval
 from rag.store import LexicalSearch, Snapshot, Vectors, dequantise
 from rag.types import Document, Hit, Unit
 
-__all__ = ["QUESTION_WORDS", "Searcher", "doc_key", "views"]
+__all__ = ["QUESTION_WORDS", "Anchoring", "Searcher", "doc_key", "views"]
 
 _ASKS_RECOMMENDATION = re.compile(r"\brecommend", re.I)
 _NAMES_SECTION = re.compile(r"\b(?:section|chapter|heading)s?\b", re.I)
@@ -104,9 +105,50 @@ QUESTION_WORDS = frozenset(
 
 
 @dataclass(frozen=True)
+class Anchoring:
+    """How much of a question some paragraphs speak of (`Searcher.anchoring`)."""
+
+    share: float  # idf-weighted share of the question's content word pieces with a counterpart in them
+    missing: tuple[str, ...]  # the question's words, as written, with a piece that has none (rarest first)
+
+
+@dataclass(frozen=True)
+class _QuestionWords:
+    vectors: np.ndarray  # the question's content word pieces, as the model read them in context
+    weights: np.ndarray  # their rarity in the library (idf)
+    words: tuple[str, ...]  # for each piece, the whole word it is part of (lower case, no accents)
+
+
+@dataclass(frozen=True)
 class _PieceBest:
     cosines: np.ndarray  # (question pieces, units with token vectors): a piece's best cosine in each unit
     filled: np.ndarray  # which of the units asked about have token vectors (bool)
+
+
+def _whole_words(pieces: Sequence[str]) -> list[str]:
+    """For each word piece of a tokenised text ("ea", "##ves", "##drop", "##ping"), the word it is part of
+    ("eavesdropping")."""
+    words: list[str] = []
+    start = 0
+    for i, piece in enumerate([*pieces, ""]):
+        if not piece.startswith("##"):
+            words.extend(["".join(p.removeprefix("##") for p in pieces[start:i])] * (i - start))
+            start = i
+    return words
+
+
+def _written(question: str, words: dict[str, float]) -> tuple[str, ...]:
+    """The words of `question` as written ("Da'esh") whose parts, as a tokeniser writes them (lower case,
+    no accents: "da", "esh"), include one of `words`, the weightiest first (`words`: their weights)."""
+
+    def plain(text: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+    weight = {
+        w: max((words.get(p, 0.0) for p in re.findall(r"\w+", plain(w))), default=0.0)
+        for w in re.findall(r"\w+(?:['’]\w+)*", question)
+    }
+    return tuple(sorted((w for w, x in weight.items() if x > 0), key=lambda w: -weight[w]))
 
 
 class Searcher:
@@ -120,7 +162,7 @@ class Searcher:
         self.data = Indexed(snapshot)
         self.index, self.embedder, self.params = index, embedder, params
         self._queries: dict[str, Query] = {}
-        self._words: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._words: dict[str, _QuestionWords] = {}
 
     @property
     def units(self) -> tuple[Unit, ...]:
@@ -240,42 +282,51 @@ class Searcher:
     def _word_match(self, question: str, rows: Sequence[int]) -> np.ndarray:
         """For each unit in `rows`: each content word piece of the question takes its best cosine with a
         token of the unit (as the model read them in context); the mean, weighted by rarity (idf)."""
-        best, weights = self._pieces_best(question, rows)
+        question_words = self._question_words(question)
+        best = self._pieces_best(question_words, rows)
         match = np.zeros(len(rows))
         if best is not None:
+            weights = question_words.weights
             match[best.filled] = (weights @ best.cosines) / weights.sum()
         return match
 
-    def anchored(self, question: str, hits: Sequence[Hit], cosine: float) -> float:
-        """The share (idf-weighted) of the question's content word pieces that have a counterpart in
-        `hits`: a token of theirs, as the model read it in context, at least `cosine` close. Low when the
-        question is about something the paragraphs never speak of ("piracy", "charcoal"); 1 when the
-        index holds no token vectors (nothing to tell)."""
+    def anchoring(self, question: str, hits: Sequence[Hit], cosine: float) -> Anchoring:
+        """How much of `question` the units of `hits` speak of: the share (idf-weighted) of its content word
+        pieces that have a counterpart there (a token of theirs, as the model read it in context, at least
+        `cosine` close), and its words that have none. Low when the question is about something the
+        paragraphs never speak of ("piracy", "charcoal"); 1 when the index holds no token vectors."""
         rows = [self.data.row_of[(h.unit.doc, h.unit.para)] for h in hits]
-        best, weights = self._pieces_best(question, rows)
+        question_words = self._question_words(question)
+        best = self._pieces_best(question_words, rows)
         if best is None:
-            return 1.0
-        return float(weights @ (best.cosines.max(axis=1) >= cosine)) / float(weights.sum())
+            return Anchoring(1.0, ())
+        found = best.cosines.max(axis=1) >= cosine
+        weights = question_words.weights
+        unmatched: dict[str, float] = {}
+        for word, weight, hit in zip(question_words.words, weights, found, strict=True):
+            if not hit:
+                unmatched[word] = max(unmatched.get(word, 0.0), float(weight))
+        return Anchoring(float(weights @ found) / float(weights.sum()), _written(question, unmatched))
 
-    def _pieces_best(self, question: str, rows: Sequence[int]) -> tuple[_PieceBest | None, np.ndarray]:
+    def _pieces_best(self, question_words: _QuestionWords, rows: Sequence[int]) -> _PieceBest | None:
         """Each content word piece's best cosine with a token of each unit in `rows` that has token
-        vectors (None: no piece, or no such unit), and the pieces' weights."""
-        words, weights = self._question_words(question)
+        vectors (None: no piece, or no such unit)."""
         offsets = self.data.snapshot.token_offsets
         sizes = np.array([offsets[r + 1] - offsets[r] for r in rows], dtype=np.int64)
         filled = sizes > 0
-        if not len(words) or not filled.any():
-            return None, weights
+        if not len(question_words.vectors) or not filled.any():
+            return None
         tokens = self.data.snapshot.tokens[np.concatenate([np.arange(offsets[r], offsets[r + 1]) for r in rows])]
-        similarity = words @ dequantise(tokens).T
+        similarity = question_words.vectors @ dequantise(tokens).T
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[filled]
-        return _PieceBest(np.maximum.reduceat(similarity, starts, axis=1), filled), weights
+        return _PieceBest(np.maximum.reduceat(similarity, starts, axis=1), filled)
 
-    def _question_words(self, question: str) -> tuple[np.ndarray, np.ndarray]:
-        """The question's content word pieces (token vectors) and their weights (idf in the library)."""
+    def _question_words(self, question: str) -> _QuestionWords:
+        """The question's content word pieces (token vectors), their weights and the words they are of."""
         query = self.query(question)
-        if (known_words := self._words.get(question)) is not None:
-            return known_words
+        if (known := self._words.get(question)) is not None:
+            return known
+        whole = _whole_words(query.pieces)
         keep = [
             i
             for i, piece in enumerate(query.pieces)
@@ -283,9 +334,9 @@ class Searcher:
         ]
         ids = query.token_ids[keep]
         idf = self.data.token_idf
-        known = ids < len(idf)
-        weights = np.where(known, idf[np.where(known, ids, 0)], self.data.unseen_idf)
-        self._words[question] = words = (query.tokens[keep], weights)
+        known_ids = ids < len(idf)
+        weights = np.where(known_ids, idf[np.where(known_ids, ids, 0)], self.data.unseen_idf)
+        self._words[question] = words = _QuestionWords(query.tokens[keep], weights, tuple(whole[i] for i in keep))
         return words
 
     def _dense(self, question: str, depth: int, scope: Scope, p: Retrieval) -> list[int]:

@@ -103,7 +103,7 @@ class Answer:
     dropped: tuple[str, ...] = ()  # sentences removed because no retrieved unit supports them
     timings: tuple[tuple[str, float], ...] = ()  # (stage, milliseconds)
     retrieved: tuple[Citation, ...] = ()  # every unit the answer was drawn from, in rank order
-    refusal: str | None = None  # why it was refused: "not_mentioned", "unclear" or "not_said"
+    refusal: str | None = None  # why it was refused: "not_mentioned", "unclear", "unmatched" or "not_said"
 
     def to_json(self) -> dict[str, object]:
         """The public JSON shape of an answer (`rag ask --jsonl`, the app's /ask API)."""

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 EXAMPLES = [
     "How many Member States contributed to the report?",
-    "Do eavesdropping operations need a judge's sign-off beforehand?",
+    "Can evidence from secret surveillance be used in court?",
     "What does resolution 2768 demand of the Houthis?",
     "What does the Secretary-General say about prisons?",
 ]

@@ -12,6 +12,7 @@ from rag.cite import support, verify
 from rag.library import ingest, open_searcher
 from rag.pipeline import Refusal, answer, decide, stands_out
 from rag.prompts import resolve_keys
+from rag.retrieve import Anchoring
 from rag.settings import Answering, Settings
 from rag.types import Citation, Hit, Sentence, Unit
 from tests.conftest import FakeEmbedder, un_text
@@ -166,6 +167,7 @@ def test_a_paragraph_stands_out_by_evidence_or_by_margin():
         (["Lebanon"], True, None, None, Refusal.NOT_MENTIONED),
         (["Lebanon"], False, ["50 Member States."], None, Refusal.NOT_MENTIONED),  # the name decides first
         ([], False, None, None, Refusal.UNCLEAR),
+        ([], "unmatched", None, None, Refusal.UNMATCHED),
         ([], True, None, None, None),  # nothing decided before the draft
         ([], True, [], None, Refusal.NOT_SAID),  # nothing supported remains
         ([], True, ["Member States described smuggling."], "count", Refusal.NOT_SAID),  # no number for "how many"
@@ -176,7 +178,9 @@ def test_a_paragraph_stands_out_by_evidence_or_by_margin():
 def test_one_answer_policy_decides_with_a_reason(unknown, clear, sentences, kind, verdict):
     expectation = expected("How many Member States contributed?") if kind == "count" else None
     drafted = None if sentences is None else [Sentence(t, (), True) for t in sentences]
-    assert decide(unknown=unknown, clear=clear, sentences=drafted, expectation=expectation) == verdict
+    matched = clear != "unmatched"
+    verdict_of = decide(unknown=unknown, clear=bool(clear), matched=matched, sentences=drafted, expectation=expectation)
+    assert verdict_of == verdict
 
 
 def _scored(score: float, rank: int) -> Hit:
@@ -328,13 +332,39 @@ def test_an_unverifiable_llm_answer_quotes_the_paragraph_but_a_declined_one_is_r
 def test_an_unverifiable_llm_answer_to_an_open_question_the_paragraphs_never_speak_of_is_refused(searcher, monkeypatch):
     question = "What do Member States say about smuggling of migrants?"
     unsupported = ScriptedLLM("Smuggling is mostly done by drones over the sea [1].")
-    shares = []
-    monkeypatch.setattr(searcher, "anchored", lambda q, hits, cosine: shares.append(cosine) or 0.5)
-    result = answer(question, searcher=searcher, generator=unsupported)  # half its words unmatched: refused
-    assert result.refused and result.refusal == "not_said" and result.dropped and shares == [0.5]
-    assert not answer(question, searcher=searcher).refused  # the extractive backend, alone, still quotes
-    monkeypatch.setattr(searcher, "anchored", lambda q, hits, cosine: 0.8)
+    seen = []
+    monkeypatch.setattr(
+        searcher, "anchoring", lambda q, hits, cosine: seen.append((len(hits), cosine)) or Anchoring(0.5, ("drones",))
+    )
+    # half its words unmatched: enough for the best paragraph to be asked (first), too few for a quote of it
+    # once the model's reply failed (then all the retrieved paragraphs are asked)
+    result = answer(question, searcher=searcher, generator=unsupported)
+    assert result.refused and result.refusal == "not_said" and result.dropped and seen == [(1, 0.5), (4, 0.5)]
+    assert not answer(question, searcher=searcher).refused  # the extractive backend quotes it
+    monkeypatch.setattr(searcher, "anchoring", lambda q, hits, cosine: Anchoring(0.8, ()))
     assert not answer(question, searcher=searcher, generator=unsupported).refused
+
+
+def test_an_open_question_the_best_paragraph_does_not_speak_of_is_refused_naming_its_words(searcher, monkeypatch):
+    question = "What do Member States say about smuggling of migrants?"
+    seen = []
+    unmatched = Anchoring(0.3, ("migrants", "smuggling", "say", "of"))
+    monkeypatch.setattr(searcher, "anchoring", lambda q, hits, cosine: seen.append(len(hits)) or unmatched)
+    result = answer(question, searcher=searcher)
+    assert result.refused and result.refusal == "unmatched" and not result.citations and result.see_also
+    assert result.text.startswith(
+        "The documents do not seem to speak of this: the closest paragraph has nothing for “migrants”, “smuggling”, "
+        "“say”. Closest paragraphs: S/2099/1 ¶"
+    )
+    assert seen == [1]  # the best paragraph alone is asked
+    llm = ScriptedLLM("Member States described the smuggling of migrants [1].")
+    asked = answer(question, searcher=searcher, generator=llm)
+    assert asked.refused and asked.refusal == "unmatched" and not llm.prompts  # the model is not even asked
+    # a question for a figure has its answer's kind checked instead
+    assert not answer("How many Member States contributed to the report?", searcher=searcher).refused
+    assert seen == [1, 1]
+    monkeypatch.setattr(searcher, "anchoring", lambda q, hits, cosine: Anchoring(0.4, ("migrants",)))
+    assert not answer(question, searcher=searcher).refused  # at the bar: answered
 
 
 def test_a_declined_llm_answer_to_a_question_for_a_figure_quotes_the_paragraph_that_gives_it(searcher):
@@ -367,3 +397,14 @@ def test_a_sentence_negating_what_its_paragraph_says_is_not_supported():
     assert support("No Member State adopted a new policy road map on the linkages.", paragraph) == 0
     assert support("The Member State did not adopt a new policy road map.", paragraph) == 0
     assert support("States cannot adopt a policy road map.", "States can't adopt a policy road map.") > 0.6
+
+
+def test_word_pieces_are_named_by_the_words_they_are_of_as_the_question_writes_them():
+    from rag.retrieve import _whole_words, _written
+
+    pieces = ("do", "ea", "##ves", "##drop", "##ping", "need", "da", "'", "es", "##h", "?")
+    assert _whole_words(pieces) == ["do", *["eavesdropping"] * 4, "need", "da", "'", "esh", "esh", "?"]
+    weights = {"eavesdropping": 3.0, "esh": 5.0, "need": 1.0}
+    assert _written("Does Da’esh need eavesdropping in Côte d'Ivoire?", weights) == ("Da’esh", "eavesdropping", "need")
+    assert _written("Is Cote d'Ivoire on it?", {"cote": 2.0}) == ("Cote",)
+    assert _written("Is Côte d'Ivoire on it?", {"ivoire": 2.0}) == ("d'Ivoire",)

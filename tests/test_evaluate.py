@@ -152,6 +152,11 @@ def test_key_facts_found():
     assert not key_facts_found("It answers resolution 2482. [S/2020/754 ¶1]", facts, refused=False)
     assert not key_facts_found("", [], refused=False)  # an empty answer says nothing
     assert not key_facts_found("The documents do not say. resolution 2482, 19 July 2019", facts, refused=True)
+    # the same fact, typed otherwise: apostrophes, quotes, dashes, spacing, a percentage
+    shares = ["approximately 30 per cent", "Côte d’Ivoire", "“offices”", "2019–2020"]
+    assert key_facts_found('Approximately 30% in Côte d\'Ivoire: "offices",  2019-2020.', shares, refused=False)
+    assert key_facts_found("approximately 30 percent, Côte d’Ivoire “offices” 2019 – 2020", shares[:3], refused=False)
+    assert not key_facts_found("approximately 3% in Côte d’Ivoire “offices” 2019–2020", shares, refused=False)
 
 
 def test_citation_precision_and_recall():

@@ -209,7 +209,7 @@ def test_question_words_without_a_counterpart_in_the_paragraphs(index):
     rules = settings.answering
 
     def share(question: str, doc: str) -> float:
-        return searcher.anchored(question, searcher.search(question, k=5, doc=doc), rules.anchor_cosine)
+        return searcher.anchoring(question, searcher.search(question, k=5, doc=doc), rules.anchor_cosine).share
 
     jail = (
         "What do jail authorities do to keep convicted militants from winning over the rest of the people behind bars?"
@@ -220,6 +220,15 @@ def test_question_words_without_a_counterpart_in_the_paragraphs(index):
         < rules.min_anchored
     )
     assert share("What does the report say about wildfires and deforestation?", "A/80/1") < rules.min_anchored
+    # the extractive backend asks the best paragraph alone, and refuses naming the words it has nothing for
+    from rag.pipeline import answer
+
+    refused = answer("What does the report say about wildfires and deforestation?", searcher=searcher)
+    assert refused.refused and refused.refusal == "unmatched" and "“wildfires”" in refused.text
+    # a paragraph on "tainted cryptocurrencies used for terrorism financing" speaks of most of this one
+    crypto = answer("What does the report say about cryptocurrency scams and online fraud?", searcher=searcher)
+    assert not crypto.refused and crypto.citations[0].doc == "S/2025/72" and crypto.citations[0].para == "47"
+    assert not answer(jail, searcher=searcher, doc="S/2020/754").refused
 
 
 def test_kill_9_during_ingest_keeps_the_previous_index(tmp_path):
