@@ -17,7 +17,7 @@ Kind = Literal["count", "money", "date", "country"]
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _COUNT_Q = re.compile(
-    r"\b(?:how many|how much|what (?:number|percentage|proportion|share) of"
+    r"\b(?:how many(?: of(?: the| these| those| its)?)?|how much|what (?:number|percentage|proportion|share) of"
     r"|what is the (?:number|total) of)\s+((?:[\w'’-]+\s+){0,4})",
     re.I,
 )
@@ -36,7 +36,8 @@ _COUNTRY_Q = re.compile(
 )
 _STOP = re.compile(
     r"^(?:is|are|was|were|did|do|does|have|has|had|in|of|for|to|by|from|during|according|will"
-    r"|would|can|could|the|a|an|took|take|taken|attended|joined|participated|died|remain|remained)$",
+    r"|would|can|could|the|a|an|took|take|taken|attended|joined|participated|died|remain|remained"
+    r"|each|them|these|those)$",
     re.I,
 )
 
@@ -59,6 +60,15 @@ _MONTH = re.compile(rf"^(?:{_MONTHS})\W*$")
 _PERCENT = re.compile(r"\d\s?(?:%|per ?cent)", re.I)
 _SHARE_Q = re.compile(r"\b(?:percentage|per ?cent|proportion|share|fraction|rate)\b", re.I)
 _APOSTROPHE = re.compile(r"[’‘]")
+_UNITS = ["two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_VALUE = {w: i for i, w in enumerate(_UNITS, 2)} | {w: i for i, w in enumerate(_TEENS, 10)}
+_VALUE |= {w: 10 * i for i, w in enumerate(_TENS, 2)} | {"one": 1}
+# a number written out: "two", "ten", "twenty-five" ("one" alone is left out: "one of the States")
+_NUMBER_WORD = re.compile(
+    rf"\b(?:({'|'.join(_TENS)})(?:[-\s]+(one|{'|'.join(_UNITS)}))?|({'|'.join(_UNITS + _TEENS)}))\b", re.I
+)
 
 
 # A name: a capitalised word with a lower-case letter ("Lebanon", "Da'esh") or a code with digits
@@ -107,7 +117,15 @@ def answers(expectation: Expectation, sentence: Sentence, titles: Mapping[str, s
     cited = " ".join(f"{titles.get(c.doc, '')} {c.section} {c.text}" for c in sentence.citations)
     cited = _APOSTROPHE.sub("'", cited)
     places = all(any(s in cited for s in spellings) for spellings in expectation.places)
-    return places and holds(expectation, sentence.text)
+    if not places or not holds(expectation, sentence.text):
+        return False
+    if expectation.kind != "count" or (expectation.share and _PERCENT.search(sentence.text)):
+        return True
+    # a count must be the cited paragraphs' count of the same thing: "Two countries" is no answer from
+    # a paragraph that gives "10 of the more than 20 countries" and, elsewhere, "two new deployments"
+    # (read more widely there: "only 10 of the more than 20 countries" counts countries twice)
+    paragraphs = " ".join(c.text for c in sentence.citations)
+    return bool(counts(expectation, sentence.text) & counts(expectation, paragraphs, reach=(6, 10)))
 
 
 def _expected(question: str) -> Expectation | None:
@@ -143,18 +161,37 @@ def holds(expectation: Expectation, text: str) -> bool:
         return any(name in text for name in _countries())
     if expectation.share and _PERCENT.search(plain):
         return True
-    words = plain.split()
+    return bool(counts(expectation, text))
+
+
+def counts(expectation: Expectation, text: str, *, reach: tuple[int, int] = (3, 5)) -> set[str]:
+    """The counts `text` gives of what `expectation` counts: the numbers next to it (within `reach`
+    words before and after; in figures: "ten" is "10"; years and days of dates aside), and quantifiers
+    just before it ("few States")."""
+    words = figures(_SYMBOLS.sub(" ", text)).split()
+    found = set()
     for i, word in enumerate(words):
-        if _NUMBER.fullmatch(word.strip(",.;:()")) and not _YEAR.match(word.strip(",.;:()")) and not _day(words, i):
-            near = terms(" ".join(words[max(0, i - 3) : i + 6]))
+        bare = word.strip(",.;:()")
+        if _NUMBER.fullmatch(bare) and not _YEAR.match(bare) and not _day(words, i):
+            near = terms(" ".join(words[max(0, i - reach[0]) : i + reach[1] + 1]))
             if not expectation.counted or expectation.counted & near:
-                return True
+                found.add(bare.lower())
         elif (
-            _QUANTIFIER.fullmatch(word.strip("“”\"‘’'("))  # a quoted sentence may open with it
+            _QUANTIFIER.fullmatch(quantifier := word.strip("“”\"‘’'("))  # a quoted sentence may open with it
             and expectation.counted & terms(" ".join(words[i + 1 : i + 3]))
         ):
-            return True
-    return False
+            found.add(quantifier.lower())
+    return found
+
+
+def figures(text: str) -> str:
+    """`text` with its numbers written out put in figures ("ten" and "10" are one number)."""
+
+    def figure(m: re.Match[str]) -> str:
+        tens, extra, units = m.groups()
+        return str(_VALUE[(tens or units).lower()] + (_VALUE[extra.lower()] if extra else 0))
+
+    return _NUMBER_WORD.sub(figure, text)
 
 
 def _day(words: list[str], i: int) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.answer_type import figures
 from rag.indexed import doc_key
 from rag.lexical import terms
 from rag.sentences import split_sentences
@@ -28,11 +29,11 @@ SHIPPED = Answering()  # the answering rules as shipped (rag/settings.py)
 
 def support(sentence: str, text: str, *, min_words: int = SHIPPED.min_claim_words) -> float:
     """How well `text` supports `sentence`: the share of the sentence's content words it contains,
-    and 0 when the sentence states a number that the text does not, negates where the text never does
-    ("No State adopted a road map" against a paragraph on a State that did), or has under `min_words`
-    content words."""
-    numbers = set(_NUMBER.findall(sentence))
-    if numbers - set(_NUMBER.findall(text)):
+    and 0 when the sentence states a number (in figures or in words) that the text does not, negates
+    where the text never does ("No State adopted a road map" against a paragraph on a State that
+    did), or has under `min_words` content words."""
+    sentence, text = figures(sentence), figures(text)
+    if set(_NUMBER.findall(sentence)) - set(_NUMBER.findall(text)):
         return 0.0
     if _negations(sentence) - _negations(text):
         return 0.0

@@ -77,6 +77,8 @@ def test_numbers_must_match_and_refusals_are_recognised():
         ("How many ISIL fighters remain in Iraq and Syria?", "Some 42,500 individuals remained in camps.", False),
         ("How many ISIL fighters remain in Iraq and Syria?", "Between 1,500 and 3,000 ISIL fighters remain.", True),
         ("How many children were released?", "The task force verified the release of 2,496 children.", True),
+        ("In how many of the countries are advisers deployed?", "Advisers have 2 new deployments.", False),
+        ("In how many of the countries are advisers deployed?", "Advisers are deployed in 10 countries.", True),
         # a verb after "how many" is not what is counted; countries may be called States
         ("How many officials were trained, and how many took part?", "More than 100 officials attended.", True),
         ("How many countries does the programme assist?", "It assists (currently) 36 States.", True),
@@ -119,6 +121,25 @@ def test_a_figure_must_be_about_the_countries_asked_about():
     assert expected("How many fighters are in Nigeria?").places == (("Federal Republic of Nigeria", "Nigeria"),)
     assert expected("How many Member States contributed?").places == ()
     assert expected("Which countries took part?").places == ()  # the country is the answer, not its subject
+
+
+def test_a_count_must_be_the_cited_paragraphs_count_of_the_same_thing():
+    question = expected("In how many of the countries covered have women's protection advisers been deployed?")
+    paragraph = (
+        "They have been deployed in only 10 of the more than 20 countries covered in the report. "
+        "In 2024, despite two new deployments, the overall deployment remained limited."
+    )
+
+    def cited(text: str) -> Sentence:
+        return Sentence(text, (Citation("S/2099/1", "5", 1, "", paragraph),), True)
+
+    assert question is not None and holds(question, "Advisers were deployed in two countries.")
+    assert not answers(question, cited("Advisers were deployed in two countries."))  # two deployments
+    assert answers(question, cited("Advisers were deployed in ten countries."))  # written out
+    assert answers(question, cited("They were deployed in 10 of more than 20 countries."))
+    assert answers(question, cited(paragraph))  # a quote gives the paragraph's own counts
+    share = expected("What share of the countries have advisers?")
+    assert share is not None and answers(share, cited("Advisers serve in 50 per cent of the 20 countries."))
 
 
 def test_open_questions_have_no_checkable_kind():
@@ -177,7 +198,8 @@ def test_a_paragraph_stands_out_by_evidence_or_by_margin():
 )
 def test_one_answer_policy_decides_with_a_reason(unknown, clear, sentences, kind, verdict):
     expectation = expected("How many Member States contributed?") if kind == "count" else None
-    drafted = None if sentences is None else [Sentence(t, (), True) for t in sentences]
+    quoted = lambda t: Sentence(t, (Citation.of(Unit("S/2099/1", "1", "paragraph", 1, "", t)),), True)  # noqa: E731
+    drafted = None if sentences is None else [quoted(t) for t in sentences]
     matched = clear != "unmatched"
     verdict_of = decide(unknown=unknown, clear=bool(clear), matched=matched, sentences=drafted, expectation=expectation)
     assert verdict_of == verdict
@@ -397,6 +419,21 @@ def test_a_sentence_negating_what_its_paragraph_says_is_not_supported():
     assert support("No Member State adopted a new policy road map on the linkages.", paragraph) == 0
     assert support("The Member State did not adopt a new policy road map.", paragraph) == 0
     assert support("States cannot adopt a policy road map.", "States can't adopt a policy road map.") > 0.6
+
+
+def test_a_number_written_out_must_be_in_the_paragraph_too():
+    paragraph = (
+        "Women's protection advisers have been deployed in only 10 of more than 20 countries covered by the report."
+    )
+    claim = "women's protection advisers have been deployed in {} countries covered by the report."
+    assert support(claim.format("Two").capitalize(), paragraph) == 0  # a count the paragraph never gives
+    assert support(claim.format("ten").capitalize(), paragraph) >= 0.6  # the same count, written out
+    assert support(claim.format("only 10 of twenty-five").capitalize(), paragraph) == 0
+    assert support("Advisers deployed in ten of twenty countries.", "Advisers deployed in 10 of 20 countries.") == 1
+    # "one" alone is not a count ("one of the States"), and "twenty-one" is 21, not 20 and 1
+    assert support("One of the countries deployed advisers.", "Some countries deployed advisers.") > 0.6
+    assert support("Twenty-one countries deployed advisers.", "21 countries deployed advisers.") > 0.6
+    assert support("Twenty-one countries deployed advisers.", "20 countries deployed 1 adviser.") == 0
 
 
 def test_word_pieces_are_named_by_the_words_they_are_of_as_the_question_writes_them():
