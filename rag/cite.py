@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answer_type import figures
+from rag.answer_type import figures, names
 from rag.indexed import doc_key
 from rag.lexical import terms
 from rag.sentences import split_sentences
@@ -17,6 +17,8 @@ from rag.types import Citation, Hit, Sentence
 # [S/2020/754 ¶23], also the forms small models write: [S/2020/754, para. 23], [S/2020/754 paragraph 23]
 MARKER = re.compile(r"\[\s*([A-Z][^\[\]]*?)[\s,]*(?:¶|paras?\.?|paragraphs?)\s*([A-Za-z]*\d+(?:\.\d+)?)\s*\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_APOSTROPHE = re.compile(r"[’‘]")
+_POSSESSIVE = re.compile(r"'s$")
 _NEGATION = re.compile(r"\b(?:no|not|never|none|nor|neither|nobody|nothing|cannot|without)\b|n[’']t\b", re.I)
 _REFUSAL = re.compile(
     r"\b(?:do(?:es)? not (?:say|mention|contain|specify|state|provide|answer|address)"
@@ -27,13 +29,17 @@ _REFUSAL = re.compile(
 SHIPPED = Answering()  # the answering rules as shipped (rag/settings.py)
 
 
-def support(sentence: str, text: str, *, min_words: int = SHIPPED.min_claim_words) -> float:
+def support(sentence: str, text: str, *, min_words: int = SHIPPED.min_claim_words, context: str = "") -> float:
     """How well `text` supports `sentence`: the share of the sentence's content words it contains,
-    and 0 when the sentence states a number (in figures or in words) that the text does not, negates
-    where the text never does ("No State adopted a road map" against a paragraph on a State that
-    did), or has under `min_words` content words."""
+    and 0 when the sentence states a number (in figures or in words) that the text does not, names
+    someone or somewhere that neither the text nor its `context` (its section heading) names ("Kenya"
+    in a list of countries the paragraph never gives), negates where the text never does ("No State
+    adopted a road map" against a paragraph on a State that did), or has under `min_words` content
+    words."""
     sentence, text = figures(sentence), figures(text)
     if set(_NUMBER.findall(sentence)) - set(_NUMBER.findall(text)):
+        return 0.0
+    if _unnamed(sentence, f"{text} {context}"):
         return 0.0
     if _negations(sentence) - _negations(text):
         return 0.0
@@ -41,6 +47,14 @@ def support(sentence: str, text: str, *, min_words: int = SHIPPED.min_claim_word
     if len(words) < min_words:  # "HACKED." or "Yes." is no claim a paragraph can be checked against
         return 0.0
     return len(words & terms(text)) / len(words)
+
+
+def _unnamed(sentence: str, text: str) -> list[str]:
+    """The names `sentence` gives (its first word aside: `names`) that `text` does not hold, ignoring
+    case, the apostrophe's form and a possessive "'s"."""
+    plain = _APOSTROPHE.sub("'", text)
+    written = (_POSSESSIVE.sub("", _APOSTROPHE.sub("'", name)) for name in names(sentence))
+    return [name for name in written if not re.search(rf"(?<!\w){re.escape(name)}", plain, re.I)]
 
 
 def _negations(text: str) -> set[str]:
@@ -86,7 +100,7 @@ def verify(draft: str, hits: Sequence[Hit], rules: Answering = SHIPPED) -> tuple
 
 
 def _supports(citation: Citation, sentence: str, rules: Answering) -> float:
-    return support(sentence, citation.text, min_words=rules.min_claim_words)
+    return support(sentence, citation.text, min_words=rules.min_claim_words, context=citation.section)
 
 
 def render(sentences: Sequence[Sentence]) -> str:

@@ -436,6 +436,22 @@ def test_a_number_written_out_must_be_in_the_paragraph_too():
     assert support("Twenty-one countries deployed advisers.", "20 countries deployed 1 adviser.") == 0
 
 
+def test_a_name_the_paragraph_never_gives_is_not_supported():
+    paragraph = (
+        "The Programme delivered technical assistance, resulting in national action plans on vulnerable "
+        "targets protection for Benin, Côte d’Ivoire, Mauritania and Senegal."
+    )
+    made_up = "National action plans on vulnerable targets protection went to Benin, Kenya and Senegal."
+    assert support(made_up, paragraph) == 0  # Kenya: most words match, the list does not
+    right = "National action plans on vulnerable targets protection went to Benin, Côte d'Ivoire and Senegal."
+    assert support(right, paragraph) >= 0.6  # the apostrophe's form does not matter
+    assert support("Mauritania's national action plans protect vulnerable targets.", paragraph) >= 0.6
+    # a name in the paragraph's section heading counts: the paragraph need not repeat its country
+    heading = "III. Situations / Mali"
+    assert support("In Mali, 157 cases of sexual violence were registered.", "157 cases were registered.") == 0
+    assert support("In Mali, 157 cases were registered.", "157 cases were registered.", context=heading) >= 0.6
+
+
 def test_word_pieces_are_named_by_the_words_they_are_of_as_the_question_writes_them():
     from rag.retrieve import _whole_words, _written
 

@@ -62,7 +62,7 @@ def _check(result, searcher, question, doc):
         unit = retrieved[(doc_key(citation.doc), citation.para)]  # KeyError = a unit that was not retrieved
         assert citation.text == unit.text
     for sentence in result.sentences:
-        assert any(support(sentence.text, c.text) >= SHIPPED.support for c in sentence.citations)
+        assert any(support(sentence.text, c.text, context=c.section) >= SHIPPED.support for c in sentence.citations)
     assert "HACKED" not in result.text
     assert result.refused == (not result.citations)
 
