@@ -43,10 +43,15 @@ def support(sentence: str, text: str, *, min_words: int = SHIPPED.min_claim_word
         return 0.0
     if _negations(sentence) - _negations(text):
         return 0.0
-    words = terms(sentence)
-    if len(words) < min_words:  # "HACKED." or "Yes." is no claim a paragraph can be checked against
+    words = _content(sentence)
+    if len(words) < min_words:  # "HACKED.", "Yes." or "$32,000." is no claim a paragraph can be checked against
         return 0.0
-    return len(words & terms(text)) / len(words)
+    return len(words & _content(text)) / len(words)
+
+
+def _content(text: str) -> set[str]:
+    """The content words of `text`, each figure one of them ("Every 6 months.": three; "$32,000": one)."""
+    return set(terms(_NUMBER.sub(" ", text))) | set(_NUMBER.findall(text))
 
 
 def _unnamed(sentence: str, text: str) -> list[str]:

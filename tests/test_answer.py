@@ -433,6 +433,10 @@ def test_a_number_written_out_must_be_in_the_paragraph_too():
     # "one" alone is not a count ("one of the States"), and "twenty-one" is 21, not 20 and 1
     assert support("One of the countries deployed advisers.", "Some countries deployed advisers.") > 0.6
     assert support("Twenty-one countries deployed advisers.", "21 countries deployed advisers.") > 0.6
+    # a figure is a content word, written out or not: a short claim of one is checked, not dropped
+    assert support("Every six months.", "It asked for a report every six months.") == 1
+    assert support("Every 6 months.", "It asked for a report every six months.") == 1
+    assert support("$32,000.", "Donors gave $32,000 to the fund.") == 0  # one figure alone is no claim
     assert support("Twenty-one countries deployed advisers.", "20 countries deployed 1 adviser.") == 0
 
 
