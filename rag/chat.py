@@ -107,7 +107,9 @@ class ChatService:
                     if isinstance(item, Answer):
                         yield item
                         return
-                    streamed.append(f"{item.text} " + " ".join(f"[{label(c.doc, c.para)}]" for c in item.citations))
+                    streamed.append(
+                        f"{item.text} " + " ".join(f"[{label(c.doc, c.para)}]" for c in item.citations) + item.evidence
+                    )
                     yield " ".join(streamed)
             finally:
                 stop.set()  # the reader left (stop button, closed page): end the generation at its next sentence

@@ -98,7 +98,7 @@ def verify(draft: str, hits: Sequence[Hit], rules: Answering = SHIPPED) -> tuple
             if best is not None and _supports(best, text, rules) >= rules.support:
                 claimed = [best]
         if claimed:
-            kept.append(Sentence(text, tuple(claimed), True))
+            kept.append(Sentence(text, tuple(claimed), True, quote(text, claimed)))
         else:
             dropped.append(text)
     return kept, dropped, refused and not kept
@@ -108,6 +108,28 @@ def _supports(citation: Citation, sentence: str, rules: Answering) -> float:
     return support(sentence, citation.text, min_words=rules.min_claim_words, context=citation.section)
 
 
+def quote(sentence: str, citations: Sequence[Citation], *, most: int = 2) -> str:
+    """The cited units' own sentences that support `sentence` (a model's words), in reading order: the
+    one sharing most of its content words and figures, then at most `most - 1` more each adding two or
+    more of them ("402 casualties …, 199 attributed to Al-Shabaab" rests on two). Nothing when the
+    sentence already is in the units' words (it repeats most of the quote's content words)."""
+    claim = _content(figures(sentence))
+    pool = [s for c in citations for s in split_sentences(c.text)]
+    chosen: list[str] = []
+    missing = set(claim)
+    while len(chosen) < most:
+        gains = [len(missing & _content(figures(s))) for s in pool]
+        best = max(range(len(pool)), key=gains.__getitem__, default=None)
+        if best is None or gains[best] < (1 if not chosen else 2):
+            break
+        chosen.append(pool[best])
+        missing -= _content(figures(pool[best]))
+    words = set().union(*(_content(figures(s)) for s in chosen)) if chosen else set()
+    if not words or len(words - claim) < 0.2 * len(words):
+        return ""
+    return " … ".join(sorted(chosen, key=pool.index))
+
+
 def render(sentences: Sequence[Sentence]) -> str:
-    """Answer text with one marker group after each sentence."""
-    return " ".join(f"{s.text} {''.join(c.marker for c in s.citations)}" for s in sentences)
+    """Answer text: each sentence, its marker group, and its quote (when it has one)."""
+    return " ".join(f"{s.text} {''.join(c.marker for c in s.citations)}{s.evidence}" for s in sentences)

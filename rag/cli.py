@@ -278,7 +278,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         def show(sentence: Sentence) -> None:  # verified sentences appear as the model writes them
             if not args.jsonl:
                 marks = "".join(c.marker for c in sentence.citations)
-                print(("" if not streamed else " ") + f"{sentence.text} {marks}", end="", flush=True)
+                print(("" if not streamed else " ") + f"{sentence.text} {marks}{sentence.evidence}", end="", flush=True)
                 streamed.append(sentence)
 
         result = answer(

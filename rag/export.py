@@ -23,7 +23,7 @@ def conversation_markdown(answers: Sequence[Answer], documents: Mapping[str, Doc
             body = answer.text
         else:
             body = " ".join(
-                s.text + "".join(f"[^{notes.setdefault(c, len(notes) + 1)}]" for c in s.citations)
+                s.text + "".join(f"[^{notes.setdefault(c, len(notes) + 1)}]" for c in s.citations) + s.evidence
                 for s in answer.sentences
             )
         blocks.append(f"**Q:** {answer.question}\n\n{body}")

@@ -44,7 +44,10 @@ def answer_html(turn: int, answer: Answer) -> str:
         closest = " ".join(chip(turn, index[c], c) for c in answer.see_also)
         return f"<p>{text(said)}</p>" + (f"<p>Closest paragraphs: {closest}</p>" if closest else "")
     body = " ".join(
-        f"{text(s.text)} " + " ".join(chip(turn, index[c], c) for c in s.citations) for s in answer.sentences
+        f"{text(s.text)} "
+        + " ".join(chip(turn, index[c], c) for c in s.citations)
+        + (f' <q class="quote">{text(s.quote)}</q>' if s.quote else "")
+        for s in answer.sentences
     )
     return f"<p>{body}</p>"
 

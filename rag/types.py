@@ -82,11 +82,18 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
-    """One answer sentence and the units that support it (none: it was unsupported and dropped)."""
+    """One answer sentence and the units that support it (none: it was unsupported and dropped), with
+    `quote`: the cited units' own words that support it, when the sentence puts them in other words."""
 
     text: str
     citations: tuple[Citation, ...]
     supported: bool
+    quote: str = ""
+
+    @property
+    def evidence(self) -> str:
+        """The quote as it follows the sentence's citation: ` — “…”`, or nothing."""
+        return f" — “{self.quote}”" if self.quote else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +122,12 @@ class Answer:
             "see_also": [asdict(c) for c in self.see_also],
             "backend": self.backend,
             "sentences": [
-                {"text": s.text, "citations": [c.marker for c in s.citations], "supported": s.supported}
+                {
+                    "text": s.text,
+                    "citations": [c.marker for c in s.citations],
+                    "supported": s.supported,
+                    "quote": s.quote,
+                }
                 for s in self.sentences
             ],
             "dropped": list(self.dropped),
@@ -130,7 +142,12 @@ class Answer:
         lists = {key: tuple(Citation(**c) for c in data.get(key, ())) for key in ("citations", "see_also", "retrieved")}
         by_marker = {c.marker: c for group in lists.values() for c in group}
         sentences = tuple(
-            Sentence(s["text"], tuple(by_marker[m] for m in s["citations"] if m in by_marker), s["supported"])
+            Sentence(
+                s["text"],
+                tuple(by_marker[m] for m in s["citations"] if m in by_marker),
+                s["supported"],
+                s.get("quote", ""),
+            )
             for s in data.get("sentences", ())
         )
         return cls(

@@ -36,6 +36,8 @@ CSS = """
 a.cite { display: inline-block; padding: 0 .45em; margin: 0 .1em; border-radius: .8em; font-size: .85em;
          background: #e8eefc; color: #1d3f8f !important; text-decoration: none !important; white-space: nowrap; }
 a.cite:hover { background: #cbd9fb; }
+q.quote { color: #555; font-style: italic; }
+q.quote::before { content: "— “"; }
 .evidence h3 { margin: 0 0 .2em 0; }
 .evidence .meta, .doc-title { color: #555; font-size: .9em; }
 .evidence blockquote { white-space: pre-wrap; border-left: 3px solid #9bb1e6; padding-left: .8em; margin: .6em 0; }

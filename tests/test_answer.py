@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer_type import answers, expected, holds, names
-from rag.cite import support, verify
+from rag.cite import quote, render, support, verify
 from rag.library import ingest, open_searcher
 from rag.pipeline import Refusal, answer, decide, stands_out
 from rag.prompts import resolve_keys
@@ -248,7 +248,9 @@ def test_llm_answer_is_verified_and_streamed_sentence_by_sentence(searcher):
     )
     assert not result.refused
     assert [s.text for s in streamed] == ["The report drew on contributions from 50 Member States."]
-    assert result.text == "The report drew on contributions from 50 Member States. [S/2099/1 ¶1]"
+    # the model's words are followed by the paragraph's own words that support them
+    assert streamed[0].quote == PARAS[0]
+    assert result.text == f"The report drew on contributions from 50 Member States. [S/2099/1 ¶1] — “{PARAS[0]}”"
     assert [(c.para, c.text) for c in result.citations] == [("1", PARAS[0])]
     assert result.dropped == ("It also cites a secret annex.",)
     assert f"[1] (S/2099/1, para. 1) {PARAS[0]}" in llm.prompts[0][1][1]  # each paragraph under a short key
@@ -466,3 +468,44 @@ def test_word_pieces_are_named_by_the_words_they_are_of_as_the_question_writes_t
     assert _written("Does Da’esh need eavesdropping in Côte d'Ivoire?", weights) == ("Da’esh", "eavesdropping", "need")
     assert _written("Is Cote d'Ivoire on it?", {"cote": 2.0}) == ("Cote",)
     assert _written("Is Côte d'Ivoire on it?", {"ivoire": 2.0}) == ("d'Ivoire",)
+
+
+CASUALTIES = Citation(
+    "S/2025/194",
+    "38",
+    9,
+    "Protection of civilians",
+    "UNTMIS recorded 402 civilian casualties (179 killed and 223 injured) during the reporting period. "
+    "Most incidents took place in Lower Shabelle. "
+    "Al-Shabaab remained the main perpetrator, responsible for 199 civilian casualties.",
+)
+
+
+def test_a_claim_in_other_words_is_followed_by_the_sentences_it_rests_on_in_reading_order():
+    claim = "Al-Shabaab caused 199 of the 402 civilian casualties UNTMIS recorded."
+    said = quote(claim, [CASUALTIES])
+    assert said == (
+        "UNTMIS recorded 402 civilian casualties (179 killed and 223 injured) during the reporting period. … "
+        "Al-Shabaab remained the main perpetrator, responsible for 199 civilian casualties."
+    )
+    assert "Lower Shabelle" not in said  # a sentence that adds nothing to the claim is not quoted
+
+
+def test_a_claim_resting_on_one_sentence_quotes_only_that_one():
+    assert quote("Al-Shabaab was responsible for 199 civilian casualties.", [CASUALTIES]) == (
+        "Al-Shabaab remained the main perpetrator, responsible for 199 civilian casualties."
+    )
+
+
+def test_a_claim_already_in_the_paragraphs_words_gets_no_quote():
+    assert (
+        quote("Al-Shabaab remained the main perpetrator, responsible for 199 civilian casualties.", [CASUALTIES]) == ""
+    )
+    assert quote("Nothing here matches at all.", [CASUALTIES]) == ""
+
+
+def test_verified_sentences_carry_their_quote_and_render_it_after_the_citation():
+    hit = Hit(Unit("S/2025/194", "38", "paragraph", 9, "Protection of civilians", CASUALTIES.text), 1.0, 1)
+    (kept,), dropped, _ = verify("Al-Shabaab was responsible for 199 civilian casualties [S/2025/194 ¶38].", [hit])
+    assert kept.quote.startswith("Al-Shabaab remained the main perpetrator") and not dropped
+    assert render([kept]).endswith(f"[S/2025/194 ¶38] — “{kept.quote}”")

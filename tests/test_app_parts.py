@@ -50,6 +50,7 @@ def _answer(question: str = "How many States contributed?") -> Answer:
     sentences = (
         Sentence("“The report draws on 50 Member States.”", (C1,), True),
         Sentence("“See resolution 2482 (2019).”", (C2, C1), True),
+        Sentence("It drew on fifteen entities.", (C1,), True, "It also draws on 15 entities."),
     )
     return Answer(question, "…", (C1, C2), False, "extractive", sentences, retrieved=(C1, C2, C3))
 
@@ -58,6 +59,7 @@ def test_markdown_export_has_footnotes_and_references():
     md = answer_markdown(_answer(), DOCS)
     assert "“The report draws on 50 Member States.”[^1]" in md
     assert "“See resolution 2482 (2019).”[^2][^1]" in md
+    assert "It drew on fifteen entities.[^1] — “It also draws on 15 entities.”" in md  # the paragraph's own words
     assert "[^1]: S/2020/754, para. 3." in md and "[^2]: S/2020/754, note 1." in md
     assert "- S/2020/754, Report of the Secretary-General, 3 August 2020." in md
     assert "A/80/1" not in md  # retrieved but not cited: not a reference
@@ -126,7 +128,7 @@ def test_document_text_is_shown_as_text():
     shown = text(HOSTILE)
     assert "<script" not in shown and "<img" not in shown and "](http" not in shown and "**" not in shown
     citation = Citation("X/1", "1", 1, "<b>section</b>", HOSTILE)
-    hostile = Answer("q", "…", (citation,), False, "extractive", (Sentence(HOSTILE, (citation,), True),))
+    hostile = Answer("q", "…", (citation,), False, "extractive", (Sentence(HOSTILE, (citation,), True, HOSTILE),))
     for html in (answer_html(1, hostile), panel_html(citation, None, [HOSTILE], cited=True), others_html(1, hostile)):
         assert "<script" not in html and "<img" not in html and "<b>" not in html
         assert "http://" not in html  # no address a browser could load (the colon is an entity)
@@ -134,7 +136,8 @@ def test_document_text_is_shown_as_text():
 
 def test_chips_name_each_unit_once_and_refusals_list_the_closest():
     html = answer_html(7, _answer())
-    assert re.findall(r'href="#cite-(\d+-\d+)"', html) == ["7-0", "7-1", "7-0"]
+    assert re.findall(r'href="#cite-(\d+-\d+)"', html) == ["7-0", "7-1", "7-0", "7-0"]
+    assert '<q class="quote">It also draws on 15 entities.</q>' in html  # the paragraph's words after the chip
     assert evidence(_answer()) == [C1, C2, C3]
     assert "A/80/1, para. 12" in others_html(7, _answer()) and "para. 3" not in others_html(7, _answer())
     refusal = Answer(

@@ -63,6 +63,8 @@ def _check(result, searcher, question, doc):
         assert citation.text == unit.text
     for sentence in result.sentences:
         assert any(support(sentence.text, c.text, context=c.section) >= SHIPPED.support for c in sentence.citations)
+        for part in filter(None, sentence.quote.split(" … ")):  # a quote is the cited paragraphs' own words
+            assert any(part in c.text for c in sentence.citations)
     assert "HACKED" not in result.text
     assert result.refused == (not result.citations)
 
