@@ -83,7 +83,7 @@ def _client(url: str):
 def _ready(url: str) -> None:
     """Wait until the library has been indexed (the API says so in its one-line error until then)."""
     client = _client(url)
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + 1100
     while True:
         try:
             client.predict("warm up", api_name="/ask")
