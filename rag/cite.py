@@ -115,19 +115,20 @@ def quote(sentence: str, citations: Sequence[Citation], *, most: int = 2) -> str
     sentence already is in the units' words (it repeats most of the quote's content words)."""
     claim = _content(figures(sentence))
     pool = [s for c in citations for s in split_sentences(c.text)]
-    chosen: list[str] = []
+    contents = [_content(figures(s)) for s in pool]
+    chosen: list[int] = []
     missing = set(claim)
     while len(chosen) < most:
-        gains = [len(missing & _content(figures(s))) for s in pool]
+        gains = [len(missing & words) for words in contents]
         best = max(range(len(pool)), key=gains.__getitem__, default=None)
         if best is None or gains[best] < (1 if not chosen else 2):
             break
-        chosen.append(pool[best])
-        missing -= _content(figures(pool[best]))
-    words = set().union(*(_content(figures(s)) for s in chosen)) if chosen else set()
+        chosen.append(best)
+        missing -= contents[best]
+    words = set().union(*(contents[i] for i in chosen))
     if not words or len(words - claim) < 0.2 * len(words):
         return ""
-    return " … ".join(sorted(chosen, key=pool.index))
+    return " … ".join(pool[i] for i in sorted(chosen))
 
 
 def render(sentences: Sequence[Sentence]) -> str:
