@@ -221,9 +221,8 @@ def open_for(questions: Sequence[GoldQuestion], *, settings: Settings, embedder,
                 f"no index in {str(settings.index)!r}, and the corpus {str(settings.corpus)!r} has no "
                 f"file for {', '.join(lacking)}: ingest the documents first (rag ingest FILE… --index DIR)"
             )
-        log.info(
-            "no index yet: indexing the %d documents the questions need into %r…", len(needed), str(settings.index)
-        )
+        documents = f"{len(needed)} document{'s' if len(needed) > 1 else ''}"
+        log.info("no index yet: indexing the %s the questions need into %r…", documents, str(settings.index))
         report = ingest([files[doc_key(d)] for d in needed], settings=settings, embedder=embedder, progress=progress)
         if report.failed:
             raise RagError(f"cannot index {report.failed[0][0]}: {report.failed[0][1]}")

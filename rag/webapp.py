@@ -172,7 +172,7 @@ def build(app: ChatService, export_dir: Path) -> gr.Blocks:
             if not state.ready:
                 return (
                     f"**Preparing the library** — {state.stage} ({state.fraction:.0%}). The first start indexes "
-                    "the default corpus; this takes a minute.",
+                    "the default corpus; this takes a few minutes.",
                     gr.Timer(),
                     *[gr.skip()] * 3,
                 )

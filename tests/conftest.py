@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -34,6 +35,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory) -> Path:
+    """The default corpus indexed once per test session with the real embedding model, the way a new
+    user's first command does it (`rag search` on first use). Indexing it takes minutes on two cores, so
+    the slow tests share this one: read it, or `copy_index` it before changing it."""
+    folder = tmp_path_factory.mktemp("corpus-index") / "index"
+    env = {**os.environ, "RAG_INDEX": str(folder), "HF_HUB_OFFLINE": "1", **MODELS}
+    run = subprocess.run(
+        [sys.executable, "-m", "rag", "search", "warm up", "-k", "1", "--jsonl"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1500,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "first use: indexing the default corpus" in run.stderr
+    return folder
+
+
+def copy_index(index: Path, to: Path) -> Path:
+    """A private copy of `index` at `to` (for a test that adds to or removes from it)."""
+    shutil.copytree(index, to)
+    return to
 
 
 @dataclass(frozen=True)

@@ -19,20 +19,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory) -> Path:
-    """The default corpus indexed once, by `rag search` on first use."""
-    folder = tmp_path_factory.mktemp("real") / "index"
-    env = {**os.environ, "RAG_INDEX": str(folder)}
-    run = subprocess.run(
-        [sys.executable, "-m", "rag", "search", "warm up", "-k", "1", "--jsonl"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert run.returncode == 0, run.stderr
-    assert "first use: indexing the default corpus" in run.stderr
-    return folder
+def index(corpus_index: Path) -> Path:
+    """The default corpus indexed once (by `rag search` on first use: tests/conftest.py); read only."""
+    return corpus_index
 
 
 def _rag(index: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
