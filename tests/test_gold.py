@@ -1,5 +1,5 @@
-"""The gold, held-out, development and fresh questions agree with the parsed documents: every cited paragraph exists and
-every key fact is found in the text of the paragraphs it cites."""
+"""The gold, held-out, development (two sets) and fresh questions agree with the parsed documents: every
+cited paragraph exists and every key fact is found in the text of the paragraphs it cites."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ FILES = {
     "S/RES/2768 (2025)": "S_RES_2768 (2025).en.pdf",
     "A/80/1": "A_80_1.en.pdf",
 }
-GOLD, HELD_OUT, DEV, FRESH = (
+GOLD, HELD_OUT, DEV, FRESH, DEV2 = (
     [json.loads(line) for line in (ROOT / "evals" / name).read_text().splitlines() if line.strip()]
-    for name in ("gold.jsonl", "heldout.jsonl", "dev.jsonl", "fresh.jsonl")
+    for name in ("gold.jsonl", "heldout.jsonl", "dev.jsonl", "fresh.jsonl", "dev2.jsonl")
 )
 
 
@@ -46,16 +46,17 @@ def test_shape_and_counts():
 
 
 def test_held_out_and_development_questions_are_separate_and_of_the_same_shape():
-    ids = [{g["id"] for g in questions} for questions in (GOLD, HELD_OUT, DEV, FRESH)]
+    ids = [{g["id"] for g in questions} for questions in (GOLD, HELD_OUT, DEV, FRESH, DEV2)]
     assert sum(map(len, ids)) == len(set().union(*ids))
     assert len(ids[1]) == len(HELD_OUT) >= 40 and len(ids[2]) == len(DEV) >= 60 and len(ids[3]) == len(FRESH) >= 30
     assert sum(g["type"] == "paraphrase" for g in DEV) >= 30 and sum(g["doc"] != "S/2020/754" for g in DEV) >= 50
-    for g in HELD_OUT + DEV + FRESH:
+    assert len(ids[4]) == len(DEV2) >= 50 and sum(g["type"] == "unanswerable" for g in DEV2) >= 25
+    for g in HELD_OUT + DEV + FRESH + DEV2:
         assert set(g) >= {"id", "doc", "question", "answer", "paragraphs", "key_facts", "type"}
         assert (g["type"] == "unanswerable") == (not g["paragraphs"])
 
 
-ALL = GOLD + HELD_OUT + DEV + FRESH
+ALL = GOLD + HELD_OUT + DEV + FRESH + DEV2
 
 
 @pytest.mark.parametrize("gold", ALL, ids=[g["id"] for g in ALL])

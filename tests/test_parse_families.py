@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,10 +12,9 @@ from rag import Settings, parse_file
 from rag.errors import BadInput
 from rag.front import front_matter
 from rag.labels import label
+from tests.conftest import ROOT, SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEV = SHARED / "un-dev-set"
-ROOT = Path(__file__).resolve().parents[1]
 needs_dev = pytest.mark.skipif(not DEV.is_dir(), reason=f"the UN development set {DEV} is not present")
 
 
