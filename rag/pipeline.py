@@ -114,30 +114,46 @@ def answer(
             sentences = extract(question, hits, searcher, expectation, rules)
         else:
             texts = [excerpt(question, h.unit, searcher, rules.llm_excerpt_chars) for h in hits]
-            sentences, dropped, declined = _generate(
-                question, hits, texts, generator, on_sentence, expectation, rules, titles
-            )
-            # When nothing the model wrote verifies (or none of it gives the kind of answer asked for), the
+
+            def gives(drafted: Sequence[Sentence]) -> bool:
+                """Whether `drafted` answers the question: with the kind of answer asked for, or, for an open
+                question, citing paragraphs that speak of it (a small model asked what a report never says
+                restates a paragraph on a neighbouring subject, which verifies but has no counterpart for
+                much of the question)."""
+                if expectation is not None:
+                    return any(answers(expectation, s, titles) for s in drafted)
+                cited = {(c.doc, c.para) for s in drafted for c in s.citations}
+                on = [h for h in hits if (h.unit.doc, h.unit.para) in cited]
+                return (
+                    bool(on) and searcher.anchoring(question, on, rules.anchor_cosine).share >= rules.min_anchored_cited
+                )
+
+            sentences, dropped, declined = _generate(question, hits, texts, generator, on_sentence, gives, rules)
+            answered = bool(sentences) and gives(sentences)
+            # When nothing the model wrote verifies (or none of it gives the answer asked for), the
             # paragraph that answers is quoted, as the extractive backend would (its gate, its kind check):
             # - for a question asking for a figure, a date…, even when the model said the documents are
             #   silent: a small model misses a figure put in other words, and kind-checked quotes were
             #   right for 45 of 46 such gold and dev questions and refused all 22 unanswerable ones;
-            # - for an open question, only when the model did not decline and the question's words have
-            #   counterparts in the paragraphs: its failure and unmatched words ("piracy") say they do not.
-            gives = expectation is None or any(answers(expectation, s, titles) for s in sentences)
+            # - for an open question, only when the model neither declined nor answered from paragraphs on
+            #   another subject, and the question's words have counterparts in the paragraphs: its failure
+            #   and unmatched words ("piracy") say they do not.
             quoted = (
-                not (sentences and gives)
+                not answered
                 and evident
                 and (
                     expectation is not None
                     or (
                         not declined
+                        and not sentences
                         and searcher.anchoring(question, hits, rules.anchor_cosine).share >= rules.min_anchored
                     )
                 )
             )
             if quoted:
                 sentences = extract(question, hits, searcher, expectation, rules)
+            elif not answered:
+                sentences = []
         refusal = decide(unknown=unknown, clear=clear, sentences=sentences, expectation=expectation, titles=titles)
         if refusal is None and on_sentence and (generator is None or quoted):
             for sentence in sentences:
@@ -210,13 +226,20 @@ def excerpt(question: str, unit: Unit, searcher: Searcher, budget: int) -> str:
 
 
 def _generate(
-    question, hits, texts, generator: Generator, on_sentence, expectation, rules: Answering, titles: Mapping[str, str]
+    question,
+    hits,
+    texts,
+    generator: Generator,
+    on_sentence,
+    gives: Callable[[Sequence[Sentence]], bool],
+    rules: Answering,
 ) -> tuple[list[Sentence], list[str], bool]:
     """Stream the model's reply, verifying each sentence as soon as it is complete: the verified
-    sentences, the dropped ones, and whether the model said the documents do not answer. When the
-    question asks for a kind of answer (a number, a date…), sentences are held back until one gives it:
-    an answer refused for lacking it has streamed nothing. (A model's own "the documents do not say" is
-    never kept: with nothing else supported, the answer is refused.)"""
+    sentences, the dropped ones, and whether the model said the documents do not answer. Sentences are
+    held back until those so far give the answer asked for (`gives`: a number for "how many", cited
+    paragraphs that speak of an open question): an answer refused for lacking it has streamed nothing.
+    (A model's own "the documents do not say" is never kept: with nothing else supported, the answer is
+    refused.)"""
     kept: list[Sentence] = []
     dropped: list[str] = []
     streamed = 0
@@ -230,7 +253,7 @@ def _generate(
         dropped.extend(lost)
         for sentence in sentences:
             kept.append(sentence)
-            if on_sentence and (streamed or expectation is None or answers(expectation, sentence, titles)):
+            if on_sentence and (streamed or gives(kept)):
                 for held in kept[streamed:]:
                     on_sentence(held)
                 streamed = len(kept)

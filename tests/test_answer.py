@@ -369,6 +369,32 @@ def test_an_unverifiable_llm_answer_to_an_open_question_the_paragraphs_never_spe
     assert not answer(question, searcher=searcher, generator=unsupported).refused
 
 
+def test_an_llm_answer_citing_paragraphs_that_do_not_speak_of_an_open_question_is_refused(searcher, monkeypatch):
+    question = "What do Member States say about smuggling of migrants?"
+    # the paragraph on smuggling speaks of the question; the one on customs controls has nothing for most of it
+    speaks = lambda q, hits, cosine: (  # noqa: E731
+        Anchoring(1.0, ()) if any(h.unit.para == "2" for h in hits) else Anchoring(0.2, ("migrants", "smuggling"))
+    )
+    monkeypatch.setattr(searcher, "anchoring", speaks)
+    aside = ScriptedLLM("Customs authorities strengthened controls on cultural property at ports [S/2099/1 ¶4].")
+    streamed = []
+    result = answer(question, searcher=searcher, generator=aside, on_sentence=streamed.append)
+    # it verifies against its paragraph but does not answer: refused, nothing streamed, and no quote in its
+    # place (the extractive backend would quote the paragraph on smuggling)
+    assert result.refused and result.refusal == "not_said" and streamed == [] and not result.citations
+    assert not answer(question, searcher=searcher).refused
+    both = ScriptedLLM(
+        "Customs authorities strengthened controls at ports [S/2099/1 ¶4]. "
+        "Member States described the smuggling of migrants across borders [S/2099/1 ¶2]."
+    )
+    when = []
+    result = answer(question, searcher=searcher, generator=both, on_sentence=lambda s: when.append(both.written))
+    assert not result.refused and [c.para for c in result.citations] == ["4", "2"]
+    assert len(when) == 2 and when[0] > both.reply.index("Member States")  # the first waited for the second
+    monkeypatch.setattr(searcher, "anchoring", lambda q, hits, cosine: Anchoring(0.6, ("migrants",)))
+    assert not answer(question, searcher=searcher, generator=aside).refused  # at the bar: answered
+
+
 def test_an_open_question_the_best_paragraph_does_not_speak_of_is_refused_naming_its_words(searcher, monkeypatch):
     question = "What do Member States say about smuggling of migrants?"
     seen = []
