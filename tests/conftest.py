@@ -49,7 +49,7 @@ def corpus_index(tmp_path_factory) -> Path:
         capture_output=True,
         text=True,
         env=env,
-        timeout=1500,
+        timeout=1100,  # within pytest's per-test guard (1,200 s), which counts the fixture
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "first use: indexing the default corpus" in run.stderr

@@ -1,6 +1,6 @@
 """`rag eval` end to end with the real embedding model and the shipped gold files (slow): it builds an
-index from the documents the questions need when there is none, passes the committed baseline, gives the same figures on
-every run, writes its report, and its gate bites when retrieval is degraded (-k 1)."""
+index from the documents the questions need when there is none, passes the committed baseline, gives
+the same figures on every run, writes its report, and its gate bites when retrieval is degraded (-k 1)."""
 
 from __future__ import annotations
 
