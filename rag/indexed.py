@@ -3,6 +3,7 @@ and BM25 statistics of the library and of each document. Built once per loaded i
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,16 @@ def doc_key(doc: str) -> str:
     return doc.replace(" ", "").upper()
 
 
+def _naming(doc: str) -> re.Pattern[str]:
+    """How a question names document `doc`: its symbol, the year of a resolution optional, or, a Security
+    Council resolution, "(Security Council) resolution 2768"."""
+    symbol = re.sub(r"\s*\(\d{4}\)$", "", doc)
+    forms = [re.escape(symbol)]
+    if number := re.fullmatch(r"S/RES/(\d+)", symbol, re.I):
+        forms.append(rf"(?:(?:the\s+)?Security\s+Council\s+)?resolution\s+{number.group(1)}")
+    return re.compile(rf"(?<![\w/])(?:{'|'.join(forms)})(?:\s*\(\d{{4}}\))?(?![\w/])", re.I)
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """What one search may return: all units, or those of a few documents (rows of the index)."""
@@ -67,6 +78,7 @@ class Indexed:
         self.unit_views = [order[bounds[u] : bounds[u + 1]] for u in range(len(self.units))]
         self.row_of = {(u.doc, u.para): i for i, u in enumerate(self.units)}
         self.titles = {d.id: d.title for d in self.documents}  # document id → title
+        self._names = {d.id: _naming(d.id) for d in self.documents}
         # token document frequencies, for weighting a question's words by rarity in the library
         df = np.bincount(
             np.concatenate(
@@ -114,6 +126,18 @@ class Indexed:
             texts = [lexical_text(self.units[i]) for i in self.unit_rows[key]]
             lexical = self._doc_lexical[key] = Lexical(tokenise(texts))
         return lexical
+
+    def named(self, question: str) -> tuple[str, ...]:
+        """The documents of the library that `question` names: by symbol ("S/2025/194", "S/RES/2768 (2025)")
+        or, a resolution, as "resolution 2768"."""
+        return tuple(doc for doc, pattern in self._names.items() if pattern.search(question))
+
+    def unnamed(self, question: str, docs: Sequence[str]) -> str:
+        """`question` with its names of `docs` replaced by "it"."""
+        for doc in docs:
+            if (pattern := self._names.get(doc)) is not None:
+                question = pattern.sub("it", question)
+        return question
 
     def unmentioned(self, words: Sequence[str], doc: str | Sequence[str] | None = None) -> list[str]:
         """Those of `words` that no unit (of `doc`, when given: one document or a few) holds."""

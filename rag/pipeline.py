@@ -89,6 +89,8 @@ def answer(
     then refused has streamed nothing. `rules`: the answering parameters (default: as shipped)."""
     rules = rules or Answering()
     start = time.perf_counter()
+    asked = question
+    question, doc = searcher.focus(question, doc)  # "What does S/2025/194 say…": within it
     hits = searcher.search(question, k=max(k, 2), doc=doc)
     unknown = searcher.data.unmentioned(names(question), doc)
     # The extractive backend answers only when a paragraph stands out (an LLM reads all of them, and
@@ -128,7 +130,7 @@ def answer(
                     bool(on) and searcher.anchoring(question, on, rules.anchor_cosine).share >= rules.min_anchored_cited
                 )
 
-            sentences, dropped, declined = _generate(question, hits, texts, generator, on_sentence, gives, rules)
+            sentences, dropped, declined = _generate(asked, hits, texts, generator, on_sentence, gives, rules)
             answered = bool(sentences) and gives(sentences)
             # When nothing the model wrote verifies (or none of it gives the answer asked for), the
             # paragraph that answers is quoted, as the extractive backend would (its gate, its kind check):
@@ -177,7 +179,7 @@ def answer(
         }[refusal]
         text = f"{said} Closest paragraphs: {closest}." if see_also else said
         return Answer(
-            question,
+            asked,
             text,
             (),
             True,
@@ -190,7 +192,7 @@ def answer(
         )
     citations = tuple(dict.fromkeys(c for s in sentences for c in s.citations))
     return Answer(
-        question, render(sentences), citations, False, backend, tuple(sentences), (), tuple(dropped), timings, retrieved
+        asked, render(sentences), citations, False, backend, tuple(sentences), (), tuple(dropped), timings, retrieved
     )
 
 

@@ -179,8 +179,22 @@ class Searcher:
     ) -> list[Hit]:
         """The `k` best units for `question`, optionally within one document or a few, ranked with
         `params` (default: the Searcher's)."""
+        question, doc = self.focus(question, doc)
         with self._blas.limit(limits=1, user_api="blas"):
             return self._search(question, k, doc, params or self.params)
+
+    def focus(self, question: str, doc: str | Sequence[str] | None) -> tuple[str, str | Sequence[str] | None]:
+        """The question as searched, and where: a question that names documents of the library ("What does
+        S/2025/194 say about elections?", "resolution 2768") is searched within them when no documents
+        are chosen, and its names of the documents searched become "it" (their words would match the
+        paragraphs that cite other documents: "Recalling its previous resolutions")."""
+        named = self.data.named(question)
+        if not named:
+            return question, doc
+        if doc is None:
+            doc = named
+        chosen = {doc_key(d) for d in ([doc] if isinstance(doc, str) else doc)}
+        return self.data.unnamed(question, [d for d in named if doc_key(d) in chosen]), doc
 
     def _search(self, question: str, k: int, doc: str | Sequence[str] | None, p: Retrieval) -> list[Hit]:
         question = " ".join(question.split())

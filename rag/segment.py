@@ -17,6 +17,7 @@ _NUMBERED = re.compile(r"(\d{1,3}) ?\.\s+([^\s.].*)")
 _CHAPTER = re.compile(r"([IVXL]+)\.\s+(\S.*)")
 _CHAPTER_WORD = re.compile(r"Chapter ([IVXL]+)")
 _LETTER = re.compile(r"([A-Z])\.\s+(\S.*)")
+_LETTER_BARE = re.compile(r"([B-HJ-Z])\s+([A-Z]\S*\s.*)")  # "G Update on …": the period left out (not "A", "I")
 _ANNEX = re.compile(r"(?:Annex|Appendix|Enclosure|ANNEX|APPENDIX|ENCLOSURE)(?: [IVXL]+| \d+)?")
 _TOC = re.compile(r".*(?:\.\s?){4,}\s*\d+")
 # the body that adopts a text, alone on its line before the preamble: "The Security Council,", "The Meeting
@@ -602,7 +603,7 @@ class _Segmenter:
                 if consumed:
                     self.set_chapter(m.group(1), title)
                     return consumed
-        if (m := _LETTER.fullmatch(text)) and m.group(2)[0].isupper():
+        if (m := _LETTER.fullmatch(text) or _LETTER_BARE.fullmatch(text)) and m.group(2)[0].isupper():
             expected = "A" if self.letter is None else chr(ord(self.letter[0]) + 1)
             if m.group(1) == expected and self.mode is not Mode.ANNEX:
                 consumed, title = self.standalone(i, m.group(2))

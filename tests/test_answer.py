@@ -535,3 +535,34 @@ def test_verified_sentences_carry_their_quote_and_render_it_after_the_citation()
     (kept,), dropped, _ = verify("Al-Shabaab was responsible for 199 civilian casualties [S/2025/194 ¶38].", [hit])
     assert kept.quote.startswith("Al-Shabaab remained the main perpetrator") and not dropped
     assert render([kept]).endswith(f"[S/2025/194 ¶38] — “{kept.quote}”")
+
+
+def test_a_question_naming_a_document_of_the_library_is_searched_within_it(tmp_path):
+    (tmp_path / "a.txt").write_text(un_text("S/2099/1", PARAS))
+    (tmp_path / "b.txt").write_text(
+        un_text(
+            "S/RES/2999 (2099)",
+            [
+                "Recalling its previous resolutions on firearms and the smuggling of migrants across borders.",
+                "Demands that all parties cease the smuggling of firearms across borders at once.",
+            ],
+        )
+    )
+    settings = Settings(index=tmp_path / "index", corpus=tmp_path)
+    ingest([tmp_path / "a.txt", tmp_path / "b.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
+    searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    docs = {u.doc for u in searcher.units}
+    assert docs == {"S/2099/1", "S/RES/2999 (2099)"}
+    question = "What does S/2099/1 say about the smuggling of firearms across borders?"
+    assert {h.unit.doc for h in searcher.search(question, k=4)} == {"S/2099/1"}
+    assert {h.unit.doc for h in searcher.search(question.replace("S/2099/1", "the report"), k=4)} == docs
+    # a resolution named by its number; the name becomes "it" (its words would match "Recalling its resolutions")
+    asked = "What does Security Council resolution 2999 (2099) demand about firearms?"
+    assert searcher.focus(asked, None) == ("What does it demand about firearms?", ("S/RES/2999 (2099)",))
+    resolution = "S/RES/2999 (2099)"
+    assert [(h.unit.doc, h.unit.para) for h in searcher.search(asked, k=2)] == [(resolution, "2"), (resolution, "1")]
+    # documents chosen by the reader win over those the question names; names of others stay as written
+    assert searcher.focus(asked, "S/2099/1") == (asked, "S/2099/1")
+    assert searcher.focus("Is S/2099/12 or resolution 29990 indexed?", None)[1] is None
+    result = answer(question, searcher=searcher)
+    assert result.question == question and {c.doc for c in result.retrieved} == {"S/2099/1"}

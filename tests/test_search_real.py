@@ -72,6 +72,21 @@ def test_stdin_batch_answers_each_question(index):
     assert records[1]["hits"][0]["doc"] == "S/RES/2768 (2025)"
 
 
+def test_a_question_naming_a_document_is_answered_from_it(index):
+    """A researcher names the report ("What does S/2025/194 say…"): A/80/1's paragraph on elections ranked
+    first before; and "resolution 2768" no longer ranks the preambular "Recalling its resolutions" high."""
+    questions = ["What does S/2025/194 say about elections?", "What does resolution 2768 demand of the Houthis?"]
+    run = _rag(index, "search", "-", "-k", "5", "--jsonl", stdin="\n".join(questions))
+    assert run.returncode == 0, run.stderr
+    somalia, houthis = [json.loads(line)["hits"] for line in run.stdout.splitlines()]
+    assert {h["doc"] for h in somalia} == {"S/2025/194"}
+    assert {h["doc"] for h in houthis} == {"S/RES/2768 (2025)"} and houthis[0]["para"] == "2"
+    run = _rag(index, "ask", questions[0], "--jsonl")
+    assert run.returncode == 0, run.stderr
+    record = json.loads(run.stdout)
+    assert record["question"] == questions[0] and {c["doc"] for c in record["citations"]} == {"S/2025/194"}
+
+
 def test_bad_search_input_is_one_line(index):
     run = _rag(index, "search", "anything", "--doc", "S/1999/1")
     assert run.returncode == 2 and run.stderr.startswith("rag: error: no document 'S/1999/1'")
