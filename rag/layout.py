@@ -76,10 +76,10 @@ def _plausible(text: str) -> bool:
 
 def is_symbol_line(line: str, symbol: str | None) -> bool:
     """True for a page header that repeats the document symbol (any case, any spacing, a digit misread
-    as a letter by OCR: "A/39/36r" heads the pages of A/39/361)."""
+    as a letter by OCR: "A/39/36r" heads the pages of A/39/361; a speck read as a period: "A./47/466")."""
     if symbol is None:
         return False
-    seen, want = line.replace(" ", "").lower(), symbol.replace(" ", "").lower()
+    seen, want = (re.sub(r"[\s.]", "", text).lower() for text in (line, symbol))
     if seen == want:
         return True
     if len(seen) != len(want) or len(want) < 6:

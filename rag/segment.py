@@ -670,7 +670,15 @@ class _Segmenter:
         j = self.next_text(i)
         follows_gap = i + 1 >= len(self.lines) or not self.lines[i + 1].text
         nxt = self.lines[j].text if j is not None else ""
-        if follows_gap and (j is None or _NUMBERED.fullmatch(nxt) or self.title_like(nxt)):
+        numbered = _NUMBERED.fullmatch(nxt)
+        # a title line set off above, right on top of the next paragraph ("Audit opinion" / "22. The Office…")
+        on_top = (
+            j == i + 1
+            and numbered is not None
+            and self.accepts(int(numbered.group(1)), numbered.group(2))
+            and (self.open is None or not self.open.lines or self.open.lines[-1].endswith(_TERMINAL))
+        )
+        if on_top or (follows_gap and (j is None or numbered or self.title_like(nxt))):
             self.close()
             prev = self.lines[i - 2].text if i >= 2 and not self.lines[i - 1].text else ""
             chained = self.subhead and prev and self.subhead.endswith(prev)

@@ -155,6 +155,8 @@ def test_older_typography_in_number_order():
     assert [u.para for u in paragraphs] == [str(n) for n in range(1, 36)]
     assert paragraphs[0].text.startswith("By its resolution 45/212 of 21 December 1990")
     assert all(u.kind == "text" for u in units if u.page >= 10 and u.kind != "footnote")
+    # page 3 is headed "A./47/466" (a speck read as a period): furniture, not a unit or a section
+    assert not any("47/466" in u.text or "47/466" in u.section for u in units if u.page < 10)
 
 
 @needs_dev
@@ -189,6 +191,18 @@ def test_job_numbers_run_into_text_are_removed():
     hrc = {u.para: u for u in _parse("A_HRC_59_60.en.pdf").units}
     assert "GE.25-05795" not in hrc["12"].text
     assert "political will to ensure that business activities" in hrc["12"].text
+
+
+@needs_dev
+def test_a_title_line_right_on_top_of_a_paragraph_is_its_subheading():
+    # DP/2025/10 sets "Audit opinion" (no period, no gap below) directly over paragraph 22
+    units = _parse("DP_2025_10.en.pdf").units
+    by_para = {u.para: u for u in units}
+    section = "IV. Audit: Opinion and statement of conformance"
+    assert by_para["22"].section == f"{section} / Audit opinion"
+    assert by_para["23"].section == by_para["24"].section == f"{section} / Overall opinion"
+    assert by_para["82"].section.endswith("/ Processing of cases")
+    assert not [u.text for u in units if u.kind == "text" and u.text.endswith(("opinion:", "audits:", "cases:"))]
 
 
 @needs_dev
