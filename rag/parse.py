@@ -31,7 +31,8 @@ from rag.types import Document, Parsed, Unit
 
 PARSER_VERSION = 9  # bump when units, document facts or their embedded views change: re-ingest re-reads the file
 # (7: the items of semicolon lists are embedded too, `rag.indexed.views`; 8: a lettered heading without its
-# period, "G Update on …", opens its section; 9: so does a title line right on top of a paragraph, "Audit opinion")
+# period, "G Update on …", opens its section; 9: so does a title line right on top of a paragraph, "Audit opinion",
+# and a subtitle under a heading is a sub-heading)
 TEXT_SUFFIXES = {".txt", ".text"}
 SUPPORTED = TEXT_SUFFIXES | {".pdf"}
 _ODS_MISSING = re.compile(r"document you are looking for does not exist in the Official Document System", re.I)

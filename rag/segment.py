@@ -20,6 +20,12 @@ _LETTER = re.compile(r"([A-Z])\.\s+(\S.*)")
 _LETTER_BARE = re.compile(r"([B-HJ-Z])\s+([A-Z]\S*\s.*)")  # "G Update on …": the period left out (not "A", "I")
 _ANNEX = re.compile(r"(?:Annex|Appendix|Enclosure|ANNEX|APPENDIX|ENCLOSURE)(?: [IVXL]+| \d+)?")
 _TOC = re.compile(r".*(?:\.\s?){4,}\s*\d+")
+# words a title line wrapped after goes on from ("… of the Mission and the" / "United Nations country team")
+_JOINER = re.compile(
+    r"a|an|the|and|or|nor|but|of|on|in|for|to|by|with|from|at|as|into|onto|across|between|against|under|over"
+    r"|within|without|among|through|during|towards?|its|their|his|her|our|including",
+    re.I,
+)
 # the body that adopts a text, alone on its line before the preamble: "The Security Council,", "The Meeting
 # of States Parties,", "The Conference of Ministers,", "The Economic Commission for Europe,"
 _COUNCIL = re.compile(r"The [A-Z][\w’'-]*(?: (?:of|for|and|on|the|to|[A-Z][\w’'-]*)){1,8}(?<=[\w)])\s*,")
@@ -334,6 +340,17 @@ class _Segmenter:
         self.restarts = 0  # numbered lines "1." met in the body after paragraph 2
         self.nested = False  # a part's own pass, which looks for no texts embedded in it
         self.indented = any(ln.indent for ln in lines)  # the text marks paragraph starts by an indent
+        # the longest heading line: a title wraps only where its next word would not fit
+        self.heading_width = max(
+            (
+                len(ln.text)
+                for ln in lines
+                if (_CHAPTER.fullmatch(ln.text) or _LETTER.fullmatch(ln.text))
+                and len(ln.text) <= RULES.heading_max_chars
+                and not _TOC.fullmatch(ln.text)
+            ),
+            default=0,
+        )
 
     # -- the pass -------------------------------------------------------------------------
     def run(self) -> None:
@@ -599,39 +616,60 @@ class _Segmenter:
         if (m := _CHAPTER.fullmatch(text)) and m.group(2)[0].isupper():
             value = roman(m.group(1))
             if self.mode is not Mode.BODY or self.chapter is None or value == self.chapter[0] + 1:
-                consumed, title = self.standalone(i, m.group(2))
+                consumed, title, subtitle = self.standalone(i, m.group(2))
                 if consumed:
                     self.set_chapter(m.group(1), title)
+                    self.subhead = subtitle
                     return consumed
         if (m := _LETTER.fullmatch(text) or _LETTER_BARE.fullmatch(text)) and m.group(2)[0].isupper():
             expected = "A" if self.letter is None else chr(ord(self.letter[0]) + 1)
             if m.group(1) == expected and self.mode is not Mode.ANNEX:
-                consumed, title = self.standalone(i, m.group(2))
+                consumed, title, subtitle = self.standalone(i, m.group(2))
                 if consumed:
                     self.close()
-                    self.letter, self.subhead = (m.group(1), title), ""
+                    self.letter, self.subhead = (m.group(1), title), subtitle
                     return consumed
         return 0
 
-    def standalone(self, i: int, title: str) -> tuple[int, str]:
+    def standalone(self, i: int, title: str) -> tuple[int, str, str]:
         """A heading stands alone: after at most two wrapped title lines comes a gap, a page end,
-        a numbered paragraph or a lettered heading. Returns (lines consumed, title) or (0, _)."""
+        a numbered paragraph or a lettered heading; or, on the line after it, a subtitle standing
+        alone ("V. Audit: Summary of audit results and recommendations" / "Overview of strategic and
+        systemic issues and trends"). Returns (lines consumed, title, subtitle) or (0, _, _)."""
         page = self.lines[i].page
-        for extra in range(RULES.heading_wrap_lines + 1):
-            j = i + 1 + extra
+
+        def ends(j: int) -> bool:  # the heading ends before line j
             after = self.lines[j] if j < len(self.lines) else None
-            if (
+            return (
                 after is None
                 or not after.text
                 or after.page != page
-                or _NUMBERED.fullmatch(after.text)
-                or (_LETTER.fullmatch(after.text) and self.title_like(after.text))
-            ):
+                or bool(_NUMBERED.fullmatch(after.text))
+                or bool(_LETTER.fullmatch(after.text) and self.title_like(after.text))
+            )
+
+        for extra in range(RULES.heading_wrap_lines + 1):
+            j = i + 1 + extra
+            if ends(j):
                 wrapped = [ln.text for ln in self.lines[i + 1 : j]]
-                return j - i, finish(" ".join([title, *wrapped]), ocr=self.ocr, vocab=self.vocab)
-            if len(after.text) > RULES.heading_wrap_chars or after.text.endswith((".", ",", ";")):
+                return j - i, finish(" ".join([title, *wrapped]), ocr=self.ocr, vocab=self.vocab), ""
+            after = self.lines[j].text
+            if len(after) > RULES.heading_wrap_chars or after.endswith((".", ",", ";")):
                 break
-        return 0, title
+            if extra == 0 and self.subtitle(self.lines[i].text, after) and ends(j + 1):
+                return 2, finish(title, ocr=self.ocr, vocab=self.vocab), after
+        return 0, title, ""
+
+    def subtitle(self, line: str, after: str) -> bool:
+        """Line `after`, under a heading's `line`, is no wrap of its title: it starts a capitalised title
+        of its own, `line` does not end on a word a title goes on from, and `after`'s first word would
+        have fit on `line` (the longest heading line of the document measures the width)."""
+        return (
+            self.title_like(after)
+            and not _JOINER.fullmatch(line.split()[-1])
+            and not line.endswith((":", "-", "–", "—", "/"))
+            and len(line) + 1 + len(after.split()[0]) <= self.heading_width
+        )
 
     def heading_between_paragraphs(self, i: int) -> int:
         """One or two lines after a finished paragraph, then a gap and the next numbered paragraph, not

@@ -206,6 +206,27 @@ def test_a_title_line_right_on_top_of_a_paragraph_is_its_subheading():
 
 
 @needs_dev
+def test_a_subtitle_under_a_heading_is_a_subheading_not_more_of_its_title():
+    # "V. Audit: Summary of audit results and recommendations" / "Overview of strategic and systemic issues
+    # and trends" / "32. …": the second line's first word would have fit on the first, which does not end
+    # on a word a title goes on from ("… and the" / "United Nations country team" is one title)
+    audit = {u.para: u for u in _parse("DP_2025_10.en.pdf").units}
+    assert audit["32"].section == (
+        "V. Audit: Summary of audit results and recommendations / Overview of strategic and systemic issues and trends"
+    )
+    assert audit["14"].section == "III. Office budget and staffing / Budget"
+    results = {u.para: u for u in _parse("DP_2025_12.en.pdf").units}
+    assert (
+        results["62"].section
+        == "V. Delivering impact with efficiency / Ninety-two cents of every dollar reaches development programmes"
+    )
+    assert results["7"].section == "II. Observations / UNDP proves that integration accelerates human development"
+    # a title wrapped after a capitalised word stays one title
+    ceb = {u.para: u for u in _parse("CEB_2025_4.en.pdf").units}
+    assert ceb["68"].section.endswith("the implementation of the Gender Equality Acceleration Plan")
+
+
+@needs_dev
 def test_pdf_without_suffix_is_parsed_as_pdf(tmp_path):
     copy = tmp_path / "download"
     shutil.copy(DEV / "S_RES_2778 (2025).en.pdf", copy)
