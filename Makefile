@@ -40,17 +40,20 @@ test: setup  ## every test, slow ones included, then the quality gate (what CI r
 	$(PY) -m ruff check rag tests evals app.py
 	$(PY) -m ruff format --check rag tests evals app.py
 	$(PY) -m mypy
-	$(PY) -m pytest -m "slow or not slow"
-	$(MAKE) --no-print-directory eval EVAL_REPORT=
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	PARACITE_CORPUS_INDEX="$$dir/index" $(PY) -m pytest -m "slow or not slow" --durations=20 && \
+	$(MAKE) --no-print-directory eval EVAL_REPORT= EVAL_INDEX="$$dir/index"
 
 # The quality gate (docs/evals.md): both gold files with the extractive backend, and the default local LLM on
 # the fixed subset evals/llm_subset.jsonl, each against its entry in evals/baseline.json, over a fresh index
-# in a temporary folder. Reports go to $(EVAL_REPORT) (empty: none).
+# in a temporary folder, or over $(EVAL_INDEX) (`make test` hands it the index of the default corpus its
+# tests built). Reports go to $(EVAL_REPORT) (empty: none).
 EVAL_REPORT ?= evals/reports
+EVAL_INDEX ?=
 eval: setup  ## the quality gate, with reports in evals/reports/
-	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
-	$(PY) -m rag eval --index "$$dir/index" $(if $(EVAL_REPORT),--report $(EVAL_REPORT)/extractive) && \
-	$(PY) -m rag eval --llm local --gold evals/llm_subset.jsonl --index "$$dir/index" \
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && index="$(or $(EVAL_INDEX),$$dir/index)" && \
+	$(PY) -m rag eval --index "$$index" $(if $(EVAL_REPORT),--report $(EVAL_REPORT)/extractive) && \
+	$(PY) -m rag eval --llm local --gold evals/llm_subset.jsonl --index "$$index" \
 		$(if $(EVAL_REPORT),--report $(EVAL_REPORT)/local)
 
 test-fast: setup  ## the default quick run

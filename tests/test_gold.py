@@ -8,8 +8,7 @@ from collections import Counter
 
 import pytest
 
-from rag import Settings, parse_file
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ROOT, parse_once
 
 FILES = {
     "S/2020/754": "S_2020_754.txt",
@@ -27,10 +26,7 @@ GOLD, HELD_OUT, DEV, FRESH, DEV2 = (
 
 @pytest.fixture(scope="module")
 def units():
-    return {
-        doc: {u.para: u.text for u in parse_file(CORPUS / name, settings=Settings()).units}
-        for doc, name in FILES.items()
-    }
+    return {doc: {u.para: u.text for u in parse_once(CORPUS / name).units} for doc, name in FILES.items()}
 
 
 def test_shape_and_counts():

@@ -24,7 +24,7 @@ from rag.llm import local_gguf, make_generator
 from rag.pipeline import answer
 from rag.retrieve import doc_key
 from rag.settings import Settings
-from tests.conftest import CORPUS, free_port, un_text
+from tests.conftest import copy_index, free_port, un_text
 
 pytestmark = pytest.mark.slow
 
@@ -47,12 +47,14 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, corpus_index):
+    """A copy of the default corpus's index with a document that carries an injected instruction added."""
     root = tmp_path_factory.mktemp("llm")
     (root / "injection.txt").write_text(INJECTION)
-    settings = Settings(index=root / "index", model_cache=root / "models", llm_max_tokens=160)
+    index = copy_index(corpus_index, root / "index")
+    settings = Settings(index=index, model_cache=root / "models", llm_max_tokens=160)
     embedder = ModelEmbedder()
-    ingest([CORPUS / "S_2020_754.txt", root / "injection.txt"], settings=settings, embedder=embedder, progress=False)
+    ingest([root / "injection.txt"], settings=settings, embedder=embedder, progress=False)
     return settings, open_searcher(settings=settings, embedder=embedder, progress=False)
 
 

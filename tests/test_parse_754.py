@@ -6,13 +6,12 @@ import re
 
 import pytest
 
-from rag import Settings, parse_file
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, parse_once
 
 
 @pytest.fixture(scope="module")
 def units():
-    return parse_file(CORPUS / "S_2020_754.txt", settings=Settings()).units
+    return parse_once(CORPUS / "S_2020_754.txt").units
 
 
 @pytest.fixture(scope="module")

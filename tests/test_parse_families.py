@@ -12,14 +12,14 @@ from rag import Settings, parse_file
 from rag.errors import BadInput
 from rag.front import front_matter
 from rag.labels import label
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED, parse_once
 
 DEV = SHARED / "un-dev-set"
 needs_dev = pytest.mark.skipif(not DEV.is_dir(), reason=f"the UN development set {DEV} is not present")
 
 
 def _parse(name: str):
-    return parse_file(DEV / name, settings=Settings())
+    return parse_once(DEV / name)
 
 
 @needs_dev
@@ -131,7 +131,7 @@ def test_title_after_the_agenda_items_own_title_and_date_from_the_distribution_b
 
 def test_title_and_date_of_the_default_corpus():
     documents = {
-        name: parse_file(ROOT / "corpus" / name, settings=Settings()).document
+        name: parse_once(ROOT / "corpus" / name).document
         for name in ("S_2020_754.txt", "A_80_1.en.pdf", "S_2025_389.en.pdf")
     }
     assert (documents["S_2020_754.txt"].date, documents["S_2020_754.txt"].title) == (

@@ -7,8 +7,7 @@ import re
 import pypdf
 import pytest
 
-from rag import Settings, parse_file
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, parse_once
 
 EXPECTED = {  # file: (symbol, number of numbered paragraphs, pages)
     "S_2025_72.en.pdf": ("S/2025/72", 67, 15),
@@ -21,7 +20,7 @@ EXPECTED = {  # file: (symbol, number of numbered paragraphs, pages)
 
 @pytest.fixture(scope="module", params=sorted(EXPECTED))
 def parsed(request):
-    return request.param, parse_file(CORPUS / request.param, settings=Settings())
+    return request.param, parse_once(CORPUS / request.param)
 
 
 def test_symbol_and_numbering(parsed):
@@ -53,7 +52,7 @@ def test_no_furniture_or_glued_reference_numbers(parsed):
 
 
 def test_isil_report_details():
-    units = {u.para: u for u in parse_file(CORPUS / "S_2025_72.en.pdf", settings=Settings()).units}
+    units = {u.para: u for u in parse_once(CORPUS / "S_2025_72.en.pdf").units}
     one = units["1"].text
     assert "Islamic State in Iraq and the Levant (ISIL, hereinafter referred to as “Da’esh”) and" in one
     assert "The present report is the twentieth such report. It was prepared" in units["2"].text
@@ -72,7 +71,7 @@ def test_isil_report_details():
 
 
 def test_resolution_preamble_and_operative_paragraphs():
-    result = parse_file(CORPUS / "S_RES_2768 (2025).en.pdf", settings=Settings())
+    result = parse_once(CORPUS / "S_RES_2768 (2025).en.pdf")
     units = {u.para: u for u in result.units}
     preamble = [u for u in result.units if u.kind == "preamble"]
     assert [u.para for u in preamble] == ["pp1", "pp2", "pp3", "pp4", "pp5"]
@@ -83,14 +82,14 @@ def test_resolution_preamble_and_operative_paragraphs():
 
 
 def test_general_assembly_layout_boxes_and_annex_footnotes():
-    a801 = {u.para: u for u in parse_file(CORPUS / "A_80_1.en.pdf", settings=Settings()).units}
+    a801 = {u.para: u for u in parse_once(CORPUS / "A_80_1.en.pdf").units}
     assert a801["1"].page == 6 and a801["1"].section == "I. Introduction"
     assert a801["18"].section.startswith("II.A Promotion of sustained economic growth")
     # the box at the top of page 9 is its own unit, not glued to the paragraph before it
     assert a801["23"].text.endswith("investment in the Goals.")
     box = a801["p9.1"]
     assert box.kind == "text" and box.text.startswith("A pact for a sustainable future")
-    s389 = parse_file(CORPUS / "S_2025_389.en.pdf", settings=Settings()).units
+    s389 = parse_once(CORPUS / "S_2025_389.en.pdf").units
     notes = [u for u in s389 if u.kind == "footnote"]
     assert [u.page for u in notes] == [13, 24, 33]  # the annex restarts footnote numbering at 1
     assert notes[1].text.endswith("resolution 1244 (1999).")
@@ -107,7 +106,7 @@ def test_headings_between_paragraphs_are_not_glued_to_them(parsed):
 
 
 def test_numbered_subheading_heads_the_next_paragraph():
-    units = {u.para: u for u in parse_file(CORPUS / "S_2025_194.en.pdf", settings=Settings()).units}
+    units = {u.para: u for u in parse_once(CORPUS / "S_2025_194.en.pdf").units}
     assert units["61"].text.endswith("resilience of Somalia.")
     assert units["62"].section.endswith(
         "/ Coordination with the African Union Transition Mission in Somalia/African "

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 import re
 
-from rag.parse import parse_file
-from rag.settings import Settings, tuned_table
-from tests.conftest import CORPUS, ROOT
+from rag.settings import tuned_table
+from tests.conftest import CORPUS, ROOT, parse_once
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -50,7 +49,6 @@ def test_answer_quality_figures_are_the_accepted_baseline():
 
 
 def test_units_per_document_are_what_the_parser_gives():
-    settings = Settings()
     files = {
         path.stem.split(".")[0].replace("_", "/"): path for path in CORPUS.iterdir() if path.suffix in {".pdf", ".txt"}
     }
@@ -58,5 +56,5 @@ def test_units_per_document_are_what_the_parser_gives():
     assert len(rows) == len(files)
     for document, pages, units, *_ in rows:
         symbol = re.sub(r" \(OCR text\)$", "", document)
-        parsed = parse_file(files[symbol], settings=settings)
+        parsed = parse_once(files[symbol])
         assert (parsed.document.pages, len(parsed.units)) == (int(pages), int(units)), document

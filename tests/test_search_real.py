@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, parse_once, un_text
 
 pytestmark = pytest.mark.slow
 
@@ -123,12 +123,10 @@ def test_bfloat16_documents_match_float32():
     from rag.embed import ModelEmbedder
     from rag.fastbert import native_bf16
     from rag.indexed import views
-    from rag.parse import parse_file
-    from rag.settings import Settings
 
     if not native_bf16():
         pytest.skip("this CPU has no native bfloat16: documents are embedded in float32")
-    units = parse_file(CORPUS / "S_2020_754.txt", settings=Settings()).units[:40]
+    units = parse_once(CORPUS / "S_2020_754.txt").units[:40]
     texts = [v for u in units for v in views(u)]
     exact, quick = ModelEmbedder(bf16=False), ModelEmbedder()
     (v32, t32), (v16, t16) = exact.embed_with_tokens(texts), quick.embed_with_tokens(texts)
@@ -238,8 +236,8 @@ def test_question_words_without_a_counterpart_in_the_paragraphs(index):
 def test_kill_9_during_ingest_keeps_the_previous_index(tmp_path):
     folder = tmp_path / "index"
     env = {**os.environ, "RAG_INDEX": str(folder)}
-    first = subprocess.run(
-        [sys.executable, "-m", "rag", "ingest", str(CORPUS / "S_2020_754.txt")],
+    first = subprocess.run(  # the corpus's shortest document: the index the kill must leave as it was
+        [sys.executable, "-m", "rag", "ingest", str(CORPUS / "S_RES_2768 (2025).en.pdf")],
         capture_output=True,
         text=True,
         env=env,
@@ -258,9 +256,9 @@ def test_kill_9_during_ingest_keeps_the_previous_index(tmp_path):
     assert b"embed" in seen
     docs = subprocess.run([sys.executable, "-m", "rag", "docs"], capture_output=True, text=True, env=env, timeout=300)
     assert docs.returncode == 0, docs.stderr
-    assert [line.split("\t")[0] for line in docs.stdout.splitlines()] == ["S/2020/754"]
+    assert [line.split("\t")[0] for line in docs.stdout.splitlines()] == ["S/RES/2768 (2025)"]
     search = subprocess.run(
-        [sys.executable, "-m", "rag", "search", "money-laundering", "--jsonl"],
+        [sys.executable, "-m", "rag", "search", "attacks on merchant vessels", "--jsonl"],
         capture_output=True,
         text=True,
         env=env,
@@ -272,7 +270,9 @@ def test_kill_9_during_ingest_keeps_the_previous_index(tmp_path):
 def test_cli_ingest_docs_remove_and_damage(tmp_path):
     folder, docs = tmp_path / "index", tmp_path / "docs"
     docs.mkdir()
-    (docs / "good.txt").write_text((CORPUS / "S_2020_754.txt").read_text())
+    (docs / "good.txt").write_text(
+        un_text("S/2099/7", ["The Council met on money-laundering.", "It asked for a report on the trade in arms."])
+    )
     (docs / "empty.txt").write_bytes(b"")
     (docs / "garbage.txt").write_bytes(bytes(range(256)) * 8)
     env = {**os.environ, "RAG_INDEX": str(folder)}
@@ -283,13 +283,13 @@ def test_cli_ingest_docs_remove_and_damage(tmp_path):
 
     run = rag("ingest", str(docs), str(tmp_path / "missing.pdf"))
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "added: S/2020/754"
+    assert run.stdout.strip() == "added: S/2099/7"
     failed = [line for line in run.stderr.splitlines() if line.startswith("failed: ")]
     assert len(failed) == 3 and any("empty.txt" in f and "is empty" in f for f in failed)
     assert "ingest" in run.stderr  # the progress bar
     assert "3 of 4 files could not be ingested" in run.stderr
-    assert rag("ingest", str(docs / "good.txt")).stdout.strip() == "unchanged: S/2020/754"
-    assert rag("remove", "s/2020/754").stdout.strip() == "removed: S/2020/754"
+    assert rag("ingest", str(docs / "good.txt")).stdout.strip() == "unchanged: S/2099/7"
+    assert rag("remove", "s/2099/7").stdout.strip() == "removed: S/2099/7"
     assert rag("docs").stdout == ""
     rag("ingest", str(docs / "good.txt"))
     gen = folder / (folder / "CURRENT").read_text()
