@@ -35,7 +35,7 @@ def read_pdf(path: Path, *, password: str | None, timeout_s: float, memory_mb: i
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     receiver, sender = ctx.Pipe(duplex=False)
     # (the standard library's stubs give BaseContext no Process; every concrete context has one)
-    child = ctx.Process(target=_extract, args=(str(path), password, memory_mb, sender), daemon=True)  # type: ignore[attr-defined]
+    child = ctx.Process(target=_extract, args=(str(path), password, memory_mb, sender, receiver), daemon=True)  # type: ignore[attr-defined]
     child.start()
     sender.close()
     try:
@@ -69,7 +69,10 @@ def _outcome(path: Path, password: str | None, result: tuple) -> PdfText:
     raise UnreadableFile(f"{str(path)!r} is not a readable PDF ({result[1]})")
 
 
-def _extract(path: str, password: str | None, memory_mb: int, conn) -> None:  # runs in the child
+def _extract(path: str, password: str | None, memory_mb: int, conn, parents_end) -> None:  # runs in the child
+    # A forked child holds the parent's end of the pipe too: closed here, a parent that dies mid-read closes
+    # the last reader, and the child's send fails (it exits) instead of blocking forever on a full pipe.
+    parents_end.close()
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # pypdf prints recovery chatter; the parent reports one line instead
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)

@@ -163,3 +163,49 @@ def test_bad_setting_in_the_environment(rag, tmp_path: Path):
         "RAG_RERANK_DEPTH is now RAG_RETRIEVAL__RERANK_DEPTH",
     )
     _one_line_error(rag("parse", str(tmp_path / "a.txt"), env={"RAG_INDX": "x"}), "RAG_INDX is not a setting")
+
+
+def test_a_pdf_reader_whose_parent_is_killed_does_not_linger(tmp_path: Path):
+    """A PDF is read in a child process; when its parent is killed mid-read (`kill -9` of `rag ingest`, the
+    app stopped while indexing), the child ends once it has read the file instead of waiting forever to
+    hand over text that nobody will take."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import CORPUS, ROOT
+
+    pid_file = tmp_path / "child.pid"
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from rag import pdf\n"
+        "real = pdf._extract\n"
+        "def extract(*args):\n"
+        f"    Path({str(pid_file)!r}).write_text(str(os.getpid()))\n"
+        "    real(*args)\n"
+        "pdf._extract = extract\n"
+        "pdf.read_pdf(Path(sys.argv[1]), password=None, timeout_s=300, memory_mb=2048)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script, str(CORPUS / "A_80_1.en.pdf")], cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    parent.kill()  # before the child has sent the text (over 64 KB: more than a pipe holds)
+    parent.wait()
+    child = int(pid_file.read_text())
+
+    def alive() -> bool:
+        try:
+            return Path(f"/proc/{child}/stat").read_text().split(") ")[1][0] != "Z"
+        except (FileNotFoundError, IndexError):
+            return False
+
+    deadline = time.monotonic() + 90
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    lingering = alive()
+    if lingering:
+        os.kill(child, 9)
+    assert not lingering
