@@ -92,8 +92,8 @@ def _just_the_two(corpus_index: Path, to: Path) -> Path:
 def test_ray_cluster_into_milvus_gives_what_the_faiss_path_gives(cluster, corpus_index, tmp_path):
     address, env = cluster
     plain = _ingest(env, _just_the_two(corpus_index, tmp_path / "faiss"))
-    assert "unchanged: " in plain.stdout  # the two documents were already in the copy
     assert plain.returncode == 0, plain.stderr[-2000:]
+    assert "unchanged: " in plain.stdout  # the two documents were already in the copy
     milvus_env = {**env, "RAG_STORE": "milvus"}
     ray = _ingest(milvus_env, tmp_path / "milvus", "--ray", address)
     assert ray.returncode == 0, ray.stderr[-2000:]
