@@ -3,11 +3,15 @@ Runs the real CLI in a subprocess, on the awkward real-world PDFs and on broken 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROBUSTNESS, needs_shared
+from tests.conftest import CORPUS, ROBUSTNESS, ROOT, needs_shared
 
 
 def _one_line_error(run, *needles: str) -> None:
@@ -169,13 +173,6 @@ def test_a_pdf_reader_whose_parent_is_killed_does_not_linger(tmp_path: Path):
     """A PDF is read in a child process; when its parent is killed mid-read (`kill -9` of `rag ingest`, the
     app stopped while indexing), the child ends once it has read the file instead of waiting forever to
     hand over text that nobody will take."""
-    import os
-    import subprocess
-    import sys
-    import time
-
-    from tests.conftest import CORPUS, ROOT
-
     pid_file = tmp_path / "child.pid"
     script = (
         "import os, sys\n"
