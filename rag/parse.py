@@ -29,10 +29,10 @@ from rag.settings import Settings
 from rag.textfile import read_text
 from rag.types import Document, Parsed, Unit
 
-PARSER_VERSION = 9  # bump when units, document facts or their embedded views change: re-ingest re-reads the file
+PARSER_VERSION = 10  # bump when units, document facts or their embedded views change: re-ingest re-reads the file
 # (7: the items of semicolon lists are embedded too, `rag.indexed.views`; 8: a lettered heading without its
 # period, "G Update on …", opens its section; 9: so does a title line right on top of a paragraph, "Audit opinion",
-# and a subtitle under a heading is a sub-heading)
+# and a subtitle under a heading is a sub-heading; 10: an annex's title lines are its section, not its text)
 TEXT_SUFFIXES = {".txt", ".text"}
 SUPPORTED = TEXT_SUFFIXES | {".pdf"}
 _ODS_MISSING = re.compile(r"document you are looking for does not exist in the Official Document System", re.I)

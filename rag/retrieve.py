@@ -137,15 +137,16 @@ def _whole_words(pieces: Sequence[str]) -> list[str]:
     return words
 
 
+def _plain(text: str) -> str:
+    """`text` as a tokeniser writes it: lower case, no accents."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
 def _written(question: str, words: dict[str, float]) -> tuple[str, ...]:
     """The words of `question` as written ("Da'esh") whose parts, as a tokeniser writes them (lower case,
     no accents: "da", "esh"), include one of `words`, the weightiest first (`words`: their weights)."""
-
-    def plain(text: str) -> str:
-        return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-
     weight = {
-        w: max((words.get(p, 0.0) for p in re.findall(r"\w+", plain(w))), default=0.0)
+        w: max((words.get(p, 0.0) for p in re.findall(r"\w+", _plain(w))), default=0.0)
         for w in re.findall(r"\w+(?:['’]\w+)*", question)
     }
     return tuple(sorted((w for w, x in weight.items() if x > 0), key=lambda w: -weight[w]))
@@ -307,14 +308,16 @@ class Searcher:
     def anchoring(self, question: str, hits: Sequence[Hit], cosine: float) -> Anchoring:
         """How much of `question` the units of `hits` speak of: the share (idf-weighted) of its content word
         pieces that have a counterpart there (a token of theirs, as the model read it in context, at least
-        `cosine` close), and its words that have none. Low when the question is about something the
-        paragraphs never speak of ("piracy", "charcoal"); 1 when the index holds no token vectors."""
+        `cosine` close, or its word in their section heading), and its words that have none. Low when the
+        question is about something the paragraphs never speak of ("piracy", "charcoal"); 1 when the index
+        holds no token vectors."""
         rows = [self.data.row_of[(h.unit.doc, h.unit.para)] for h in hits]
         question_words = self._question_words(question)
         best = self._pieces_best(question_words, rows)
         if best is None:
             return Anchoring(1.0, ())
-        found = best.cosines.max(axis=1) >= cosine
+        headings = {w for h in hits for w in re.findall(r"\w+", _plain(h.unit.section))}
+        found = (best.cosines.max(axis=1) >= cosine) | np.isin(question_words.words, list(headings))
         weights = question_words.weights
         unmatched: dict[str, float] = {}
         for word, weight, hit in zip(question_words.words, weights, found, strict=True):

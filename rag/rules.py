@@ -30,6 +30,7 @@ class ParserRules:
     )
     heading_wrap_lines: int = _rule(2, 1, 4, "a heading's title wraps over at most this many more lines")
     heading_wrap_chars: int = _rule(100, 60, 200, "a wrapped heading line longer than this is body text")
+    part_title_lines: int = _rule(4, 2, 6, "an annex's title under its heading runs over at most this many lines")
     title_max_chars: int = _rule(70, 40, 120, "a sub-heading or box title is at most this long")
     title_max_words: int = _rule(12, 6, 25, "… and at most this many words")
     block_short_line: float = _rule(

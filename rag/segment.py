@@ -227,6 +227,21 @@ def _parts(lines: list[Line], root: PartPath, first: tuple[str, str] | None = No
 
 
 _TOP_KINDS = {"annex", "appendix", "enclosure", "attachment"}
+
+
+def _title_lines(lines: list[Line]) -> int:
+    """How many of a part's first lines are its title ("Parties on notice for potential listing in the
+    next report to / the Security Council" under "Appendix"), 0 when it has none: a few lines, none ending
+    as a sentence ends, then a gap or the indented first line of a paragraph starting in upper case."""
+    for n, ln in enumerate(lines[: RULES.part_title_lines + 1]):
+        if n and (not ln.text or (ln.indent and ln.text[0].isupper())):
+            title = sum(len(t.text) + 1 for t in lines[:n])
+            return n if title <= RULES.title_chars and any(t.text for t in lines[n:]) else 0
+        if not ln.text or ln.text.endswith(_TERMINAL):
+            return 0
+    return 0
+
+
 # a paragraph's closing words that introduce texts set out after it
 _INTRODUCES = re.compile(r"(?i)\b((?:draft )?(?:resolution|decision)s?)\b[^:]{0,80}:$")
 
@@ -385,6 +400,9 @@ class _Segmenter:
             else:
                 label = _part_label(part.path)
             stretch = ([part.heading] if part.heading else []) + part.lines
+            if titled := _title_lines(part.lines):
+                title = finish(" ".join(ln.text for ln in part.lines[:titled]), ocr=self.ocr, vocab=self.vocab)
+                label, stretch = f"{label} {title}" if label else title, part.lines[titled:]
             where = f"{section} / {label}" if section and label else section or label
             units.extend(self.blocks_to_units(layout_blocks(stretch), kind="text", section=where))
         return units

@@ -93,6 +93,13 @@ def test_general_assembly_layout_boxes_and_annex_footnotes():
     notes = [u for u in s389 if u.kind == "footnote"]
     assert [u.page for u in notes] == [13, 24, 33]  # the annex restarts footnote numbering at 1
     assert notes[1].text.endswith("resolution 1244 (1999).")
+    # an annex's and an appendix's titles head their text instead of opening its first block
+    s389 = {u.para: u for u in s389}
+    assert s389["p30.1"].section.startswith("Annex List of parties credibly suspected of committing")
+    assert s389["p30.1"].text.startswith("The following list does not purport")
+    notice = "Appendix Parties on notice for potential listing in the next report to the Security Council"
+    assert [s389[f"p34.{i}"].section for i in (1, 2, 3, 4)] == [notice] * 4
+    assert s389["p34.1"].text.startswith("Due to the consistent denial of access")
 
 
 def test_headings_between_paragraphs_are_not_glued_to_them(parsed):

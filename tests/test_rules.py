@@ -558,6 +558,32 @@ def test_annex_text_is_unnumbered_and_labelled(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("annex", "section", "first"),
+    [
+        # a title of a few lines under the heading, then an indented paragraph: the title is the section's
+        (
+            "Annex II\n Parties on notice for potential listing in the next\nreport\n"
+            "  Due to the denial of access, it has\nbeen challenging.",
+            "Annex II Parties on notice for potential listing in the next report",
+            "Due to the denial of access, it has been challenging.",
+        ),
+        ("Appendix\nDocumentation\n  The Meeting had the documents.", "Appendix Documentation", "The Meeting had"),
+        # a first line that ends a sentence is text, not a title
+        ("Annex\nThe list is not complete.\n  Parties in Mali", "Annex", "The list is not complete."),
+        # a paragraph wrapping over unindented lines is text, however it goes on
+        ("Annex\n  The following list does not purport to be\ncomprehensive, but includes", "Annex", "The following"),
+        # more lines than a title takes are text
+        ("Annex\nOne\nTwo\nThree\nFour\nFive\n  Text here.", "Annex", "One Two"),
+    ],
+)
+def test_annex_title_is_its_section(tmp_path, annex, section, first):
+    units = units_of(tmp_path, f"I. Introduction\n\n1. {FILLER}\n\n2. {FILLER}\n\n{annex}")
+    kind, where, text = units["p1.1"]
+    assert (kind, where) == ("text", section)
+    assert text.startswith(first)
+
+
+@pytest.mark.parametrize(
     ("spec", "blocks"),
     [
         ("First line|goes on.||Second block.", [["First line", "goes on."], ["Second block."]]),

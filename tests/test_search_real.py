@@ -231,6 +231,11 @@ def test_question_words_without_a_counterpart_in_the_paragraphs(index):
     crypto = answer("What does the report say about cryptocurrency scams and online fraud?", searcher=searcher)
     assert not crypto.refused and crypto.citations[0].doc == "S/2025/72" and crypto.citations[0].para == "47"
     assert not answer(jail, searcher=searcher, doc="S/2020/754").refused
+    # the words of a paragraph's section heading are its words too: the appendix "Parties on notice for
+    # potential listing in the next report to the Security Council" is what its paragraphs speak of
+    notice = "Which parties does the Secretary-General put on notice for potential listing in the next report?"
+    listed = answer(notice, searcher=searcher, doc="S/2025/389")
+    assert not listed.refused and listed.citations[0].para.startswith("p34."), listed.text
 
 
 def test_kill_9_during_ingest_keeps_the_previous_index(tmp_path):
