@@ -26,6 +26,8 @@ _MONEY_Q = re.compile(
     r"|\bhow much .*\b(?:earn|spend|raise|pay)\b",
     re.I,
 )
+# a budget the question is framed by is not what it asks for ("How many posts are cut under its 2025 budget?")
+_FRAME = re.compile(r"\b(?:under|within)\s+(?:its|the|their|this)\s+(?:\d{4}\s+)?budget\b", re.I)
 _DATE_Q = re.compile(r"^\s*when\b|\b(?:what|which|in what) (?:year|date|month)\b|\bby when\b", re.I)
 _COUNTRY_Q = re.compile(
     r"^\s*(?:in |from |by )?(?:which|what) "
@@ -129,7 +131,7 @@ def answers(expectation: Expectation, sentence: Sentence, titles: Mapping[str, s
 
 
 def _expected(question: str) -> Expectation | None:
-    if _MONEY_Q.search(question):
+    if _MONEY_Q.search(_FRAME.sub(" ", question)):
         # a question about a budget is answered by a budget's amount, not by any sum of money
         return Expectation("money", terms("budget") & terms(question))
     if m := _COUNT_Q.search(question):

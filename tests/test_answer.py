@@ -70,6 +70,9 @@ def test_numbers_must_match_and_refusals_are_recognised():
         ("What budget did the Assembly approve for 2025?", "The Fund allocated over $116 million.", False),
         ("What budget did the Assembly approve for 2025?", "The approved budget is $3.7 billion.", True),
         ("How much cash does Da'esh hold?", "Its reserves were estimated at $10 million.", True),
+        # a budget that frames the question is not what it asks for
+        ("How much is the mission shrinking its staff under its 2025 budget?", "A decrease of 24 posts.", True),
+        ("How many posts are abolished within the budget?", "The budget totals $3.7 billion.", False),
         ("How many States reported such action?", "Few States reported action being taken.", True),
         ("How many red notices were issued?", "Many States issued notices.", False),  # "many" counts States
         ("How many people received legal support?", "IOM gave legal support to 1,800 individuals.", True),
