@@ -317,7 +317,7 @@ class Searcher:
         if best is None:
             return Anchoring(1.0, ())
         headings = {w for h in hits for w in re.findall(r"\w+", _plain(h.unit.section))}
-        found = (best.cosines.max(axis=1) >= cosine) | np.isin(question_words.words, list(headings))
+        found = (best.cosines.max(axis=1) >= cosine) | np.array([w in headings for w in question_words.words])
         weights = question_words.weights
         unmatched: dict[str, float] = {}
         for word, weight, hit in zip(question_words.words, weights, found, strict=True):
