@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Literal
 
 from rag.lexical import terms
+from rag.sentences import split_sentences
 from rag.types import Sentence
 
 Kind = Literal["count", "money", "date", "country"]
@@ -60,6 +61,9 @@ _MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:million|billion)?\s?(?:doll
 _DATE = re.compile(rf"\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b")
 _MONTH = re.compile(rf"^(?:{_MONTHS})\W*$")
 _PERCENT = re.compile(r"\d\s?(?:%|per ?cent)", re.I)
+_FRACTION = re.compile(
+    r"\b(?:half|(?:a|one|two) (?:third|quarter)s?|three quarters|majority|\d+ (?:in|out of|of) (?:every )?\d+)\b", re.I
+)
 _SHARE_Q = re.compile(r"\b(?:percentage|per ?cent|proportion|share|fraction|rate)\b", re.I)
 _APOSTROPHE = re.compile(r"[’‘]")
 _UNITS = ["two", "three", "four", "five", "six", "seven", "eight", "nine"]
@@ -79,6 +83,9 @@ _NAME = re.compile(r"\b[A-Z][\w'’-]*[a-z][\w'’-]*|\b[A-Z]+-\d+\b")
 # Who writes or adopts the documents: named in questions ("according to the Secretary-General") but
 # not necessarily in the text (reports speak in the first person).
 _AUTHORS = frozenset({"secretary-general", "secretary", "general", "council", "security", "assembly"})
+# names that say whose work a question is about, not where: no figure needs to name them
+_OURS = frozenset({"united", "nations", "member", "states"})
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def names(question: str) -> list[str]:
@@ -98,6 +105,7 @@ class Expectation:
     counted: frozenset[str] = frozenset()
     share: bool = False
     places: tuple[tuple[str, ...], ...] = ()  # each country the question names, as its spellings
+    named: tuple[str, ...] = ()  # the question's other names ("Gaza", "Al-Shabaab"), the United Nations' aside
 
 
 def expected(question: str) -> Expectation | None:
@@ -108,7 +116,9 @@ def expected(question: str) -> Expectation | None:
     # another country's figure does not answer ("How many cases … in Burkina Faso?" is not answered by Mali's)
     pattern, countries = _places()
     places = tuple(dict.fromkeys(countries[name] for name in pattern.findall(question)))
-    return replace(found, share=bool(_SHARE_Q.search(question)), places=places)
+    spelled = {spelling for spellings in places for spelling in spellings}
+    named = tuple(n for n in names(question) if n not in spelled and n.lower() not in _OURS)
+    return replace(found, share=bool(_SHARE_Q.search(question)), places=places, named=named)
 
 
 def answers(expectation: Expectation, sentence: Sentence, titles: Mapping[str, str] | None = None) -> bool:
@@ -119,7 +129,7 @@ def answers(expectation: Expectation, sentence: Sentence, titles: Mapping[str, s
     cited = " ".join(f"{titles.get(c.doc, '')} {c.section} {c.text}" for c in sentence.citations)
     cited = _APOSTROPHE.sub("'", cited)
     places = all(any(s in cited for s in spellings) for spellings in expectation.places)
-    if not places or not holds(expectation, sentence.text):
+    if not places or not holds(expectation, sentence.text) or _elsewhere(expectation, sentence):
         return False
     if expectation.kind != "count" or (expectation.share and _PERCENT.search(sentence.text)):
         return True
@@ -128,6 +138,28 @@ def answers(expectation: Expectation, sentence: Sentence, titles: Mapping[str, s
     # (read more widely there: "only 10 of the more than 20 countries" counts countries twice)
     paragraphs = " ".join(c.text for c in sentence.citations)
     return bool(counts(expectation, sentence.text) & counts(expectation, paragraphs, reach=(6, 10)))
+
+
+def _elsewhere(expectation: Expectation, sentence: Sentence) -> bool:
+    """Whether the figures of `sentence` are another place's: every sentence of its cited paragraphs that
+    states them names a country the question does not, and nothing the question names ("How many people
+    in Gaza…" is not answered by "In Ukraine, we … assisted 8.5 million people")."""
+    asked = [s for spellings in expectation.places for s in spellings] + [
+        _APOSTROPHE.sub("'", name) for name in expectation.named
+    ]
+    stated = set(_FIGURE.findall(figures(sentence.text)))
+    if not asked or not stated:
+        return False
+    sources = [
+        s
+        for c in sentence.citations
+        for s in split_sentences(_APOSTROPHE.sub("'", c.text))
+        if stated & set(_FIGURE.findall(figures(s)))
+    ]
+    pattern, _ = _places()
+    return bool(sources) and all(
+        set(pattern.findall(s)) - set(asked) and not any(name in s for name in asked) for s in sources
+    )
 
 
 def _expected(question: str) -> Expectation | None:
@@ -161,9 +193,10 @@ def holds(expectation: Expectation, text: str) -> bool:
         return bool(_DATE.search(plain))
     if expectation.kind == "country":
         return any(name in text for name in _countries())
-    if expectation.share and _PERCENT.search(plain):
+    if expectation.share and (_PERCENT.search(plain) or _FRACTION.search(figures(plain))):
         return True
-    return bool(counts(expectation, text))
+    # a share of nothing counted ("What percentage of the plan was funded?") is no count of anything
+    return not (expectation.share and not expectation.counted) and bool(counts(expectation, text))
 
 
 def counts(expectation: Expectation, text: str, *, reach: tuple[int, int] = (3, 5)) -> set[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rag.answer_type import figures, names
 from rag.indexed import doc_key
@@ -114,7 +115,7 @@ def quote(sentence: str, citations: Sequence[Citation], *, most: int = 2) -> str
     more of them ("402 casualties …, 199 attributed to Al-Shabaab" rests on two). Nothing when the
     sentence already is in the units' words (it repeats most of the quote's content words)."""
     claim = _content(figures(sentence))
-    pool = [s for c in citations for s in split_sentences(c.text)]
+    pool = _sentences(citations)
     contents = [_content(figures(s)) for s in pool]
     chosen: list[int] = []
     missing = set(claim)
@@ -126,9 +127,31 @@ def quote(sentence: str, citations: Sequence[Citation], *, most: int = 2) -> str
         chosen.append(best)
         missing -= contents[best]
     words = set().union(*(contents[i] for i in chosen))
-    if not words or len(words - claim) < 0.2 * len(words):
+    if not words or _repeats(claim, words):
         return ""
-    return " … ".join(pool[i] for i in sorted(chosen))
+    return _QUOTE_GAP.join(pool[i] for i in sorted(chosen))
+
+
+def widen(sentence: Sentence, answering: Sequence[str]) -> Sentence:
+    """`sentence` (a model's, verified) with `answering`, sentences of its cited units, added to its quote,
+    all in reading order; those the sentence itself repeats are left out."""
+    pool = _sentences(sentence.citations)
+    claim = _content(figures(sentence.text))
+    added = {s for s in answering if s in pool and not _repeats(claim, _content(figures(s)))}
+    kept = [s for s in dict.fromkeys(pool) if s in added or (sentence.quote and s in sentence.quote)]
+    return replace(sentence, quote=_QUOTE_GAP.join(kept)) if kept else sentence
+
+
+_QUOTE_GAP = " … "
+
+
+def _sentences(citations: Sequence[Citation]) -> list[str]:
+    return [s for c in citations for s in split_sentences(c.text)]
+
+
+def _repeats(claim: set[str], words: set[str]) -> bool:
+    """Whether a claim with content words `claim` repeats a passage with `words` (holds 80% of them)."""
+    return len(words - claim) < 0.2 * len(words)
 
 
 def render(sentences: Sequence[Sentence]) -> str:

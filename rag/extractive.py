@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rag.answer_type import Expectation, answers
 from rag.retrieve import Searcher
 from rag.settings import Answering
-from rag.types import Citation, Hit, Sentence
+from rag.types import Citation, Hit, Sentence, Unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +26,19 @@ def extract(
 ) -> list[Sentence]:
     """Pick answer sentences from `hits` (of the kind of answer expected, from a unit about the countries
     asked about, when one is); none: nothing answers."""
-    if not hits:
+    picked = select(question, hits, searcher, expectation, rules)
+    if picked is None:
         return []
+    unit, texts = picked
+    return [Sentence(f"“{text}”", (Citation.of(unit),), True) for text in texts]
+
+
+def select(
+    question: str, hits: Sequence[Hit], searcher: Searcher, expectation: Expectation | None, rules: Answering
+) -> tuple[Unit, list[str]] | None:
+    """The unit that answers `question` and its sentences that do, in reading order (None: nothing does)."""
+    if not hits:
+        return None
     candidates = [
         _Candidate(score + prior, cosine, hit.rank, text, hit)
         for hit, prior in zip(hits, searcher.unit_priors(question, hits), strict=True)
@@ -36,13 +47,13 @@ def extract(
     candidates.sort(key=lambda c: (-c.score, c.rank))
     best = candidates[0]
     if best.cosine < rules.min_relevance:
-        return []
+        return None
     pool = [c for c in candidates if c.score >= best.score - rules.sentence_margin]
     if expectation is not None:
         titles = searcher.data.titles
         pool = [c for c in pool if answers(expectation, Sentence(c.text, (Citation.of(c.hit.unit),), True), titles)]
         if not pool:
-            return []
+            return None
     # One unit is cited (a second unit's sentence was wrong more often than right on the gold questions):
     # its best sentence; the sentence after it (a paragraph's opening statement is usually made specific
     # by the next one: "… specific agencies." → "… financial intelligence units …"); then its other
@@ -55,4 +66,4 @@ def extract(
     others = [c.text for c in pool[1:] if c.hit.unit == unit]
     picked = list(dict.fromkeys([best.text, *texts[after : after + 1], *others]))[: rules.max_sentences]
     picked.sort(key=texts.index)
-    return [Sentence(f"“{text}”", (Citation.of(unit),), True) for text in picked]
+    return unit, picked

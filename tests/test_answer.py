@@ -3,12 +3,13 @@ prompt injection — with the fake embedder and a scripted fake LLM (fast)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from rag.answer_type import answers, expected, holds, names
-from rag.cite import quote, render, support, verify
+from rag.cite import quote, render, support, verify, widen
 from rag.library import ingest, open_searcher
 from rag.pipeline import Refusal, answer, decide, stands_out
 from rag.prompts import resolve_keys
@@ -90,6 +91,10 @@ def test_numbers_must_match_and_refusals_are_recognised():
         ("How many ISIL fighters remain?", "The camps, of which 60 per cent are children, held 44,000.", False),
         ("What share of the camp population are children?", "Of the camp population, 60 per cent are children.", True),
         ("What proportion of parties are persistent perpetrators?", "Over 70% have been listed for five years.", True),
+        # a share of nothing counted is a percentage or a fraction, not any number
+        ("What percentage of the 2025 Plan had been funded?", "The Plan targets 4.6 million people.", False),
+        ("What percentage of the 2025 Plan had been funded?", "The Plan was 12 per cent funded.", True),
+        ("What percentage of the 2025 Plan had been funded?", "Only a third of the Plan was funded.", True),
         # the day of a date counts nothing
         ("How many ports strengthened their controls?", PARAS[3], False),
         ("How many ports strengthened their controls?", "On March 3, ports strengthened controls.", False),
@@ -124,6 +129,28 @@ def test_a_figure_must_be_about_the_countries_asked_about():
     assert expected("How many fighters are in Nigeria?").places == (("Federal Republic of Nigeria", "Nigeria"),)
     assert expected("How many Member States contributed?").places == ()
     assert expected("Which countries took part?").places == ()  # the country is the answer, not its subject
+
+
+def test_another_places_figure_is_no_answer():
+    gaza = expected("How many people in Gaza did United Nations humanitarian assistance reach in 2024?")
+    assert gaza is not None and gaza.named == ("Gaza",)  # the United Nations is whose work, not where
+    paragraph = (
+        "In Ukraine, we coordinated assistance to 8.5 million people. In Yemen, assistance reached nearly 8 million "
+        "people. In Gaza, 2.1 million people received food."
+    )
+
+    def cited(text: str) -> Sentence:
+        return Sentence(text, (Citation("A/80/1", "92", 1, "", paragraph),), True)
+
+    assert not answers(gaza, cited("Assistance reached 8.5 million people."))  # Ukraine's figure
+    assert answers(gaza, cited("Assistance reached 2.1 million people."))
+    # a figure stated without naming another place may be the place's own
+    plain = "The United Nations reached 2 million people. Ukraine received other support."
+    assert answers(gaza, Sentence("It reached 2 million people.", (Citation("A/80/1", "9", 1, "", plain),), True))
+    # Syria's figure answers a question on Syria, whatever other names the question gives
+    syria = expected("How many ISIL fighters are held in Syria?")
+    held = "About 9,000 ISIL fighters are held in the Syrian Arab Republic; 2,000 in Iraq."
+    assert syria is not None and answers(syria, Sentence("9,000 fighters.", (Citation("S/1", "1", 1, "", held),), True))
 
 
 def test_a_count_must_be_the_cited_paragraphs_count_of_the_same_thing():
@@ -333,6 +360,33 @@ def test_extractive_quotes_the_sentence_after_the_best_one(tmp_path):
     assert result.text == f"“{lead}” [S/2099/3 ¶1] “{detail}” [S/2099/3 ¶1]"
 
 
+def test_an_llm_answer_quotes_what_its_cited_paragraph_says_in_answer_once(tmp_path):
+    lead = (
+        "Some legislative updates have strengthened the role of specific agencies in countering the "
+        "financing of terrorism."
+    )
+    detail = "Member States singled out financial intelligence units and customs authorities."
+    other = "Other measures were also taken by prosecutors."
+    paragraphs = [f"{lead} {detail} {other}", "Prisons separate violent extremist prisoners."]
+    (tmp_path / "doc.txt").write_text(un_text("S/2099/3", paragraphs))
+    settings = Settings(index=tmp_path / "index", corpus=tmp_path)
+    ingest([tmp_path / "doc.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
+    searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    llm = ScriptedLLM(
+        "Legislative updates strengthened specific agencies against terrorist financing [1]. "
+        "Prosecutors took other measures too [1]."
+    )
+    streamed: list[Sentence] = []
+    question = "Which specific agencies had their role strengthened by legislative updates?"
+    result = answer(question, searcher=searcher, generator=llm, on_sentence=streamed.append)
+    first, second = result.sentences
+    # the model's words, then the paragraph's own sentences that answer the question (as the extractive
+    # backend quotes them: the best and the one after it), in reading order, streamed as they are kept
+    assert first.quote == f"{lead} … {detail}" and streamed == list(result.sentences)
+    assert second.quote == other  # the paragraph's answer is quoted once, under its first citation
+    assert [c.para for c in result.citations] == ["1"]
+
+
 def test_prompt_injection_in_a_document_is_not_obeyed(searcher):
     obeying = ScriptedLLM("HACKED [S/9999/1 ¶99].")  # what a model that follows the injected text writes
     result = answer("What do Member States say about smuggling of migrants?", searcher=searcher, generator=obeying)
@@ -344,7 +398,9 @@ def test_prompt_injection_in_a_document_is_not_obeyed(searcher):
     assert {c.para for c in extractive.citations} <= {"1", "2", "4"}
 
 
-def test_an_unverifiable_llm_answer_quotes_the_paragraph_but_a_declined_one_is_refused(searcher):
+def test_an_unverifiable_llm_answer_quotes_the_paragraph_but_a_declined_one_only_when_it_holds_the_question(
+    searcher, monkeypatch
+):
     question = "What do Member States say about smuggling of migrants?"
     quoted = []
     unsupported = ScriptedLLM("Smuggling is mostly done by drones over the sea [1].")
@@ -352,8 +408,15 @@ def test_an_unverifiable_llm_answer_quotes_the_paragraph_but_a_declined_one_is_r
     assert not result.refused and result.dropped == ("Smuggling is mostly done by drones over the sea.",)
     assert result.sentences == answer(question, searcher=searcher).sentences and quoted == list(result.sentences)
     assert all(s.text.startswith("“") for s in result.sentences)  # quotes, not the model's words
-    declined = answer(question, searcher=searcher, generator=ScriptedLLM("The documents do not say."))
+    # the model's "the documents do not say" is overruled by a paragraph that holds all of the question …
+    declining = ScriptedLLM("The documents do not say.")
+    declined = answer(question, searcher=searcher, generator=declining)
+    assert not declined.refused and declined.sentences == answer(question, searcher=searcher).sentences
+    # … but not when the best paragraph holds only part of it, even if all the paragraphs together hold it
+    monkeypatch.setattr(searcher, "anchoring", lambda q, hits, cosine: Anchoring(0.7 if len(hits) == 1 else 0.9, ()))
+    declined = answer(question, searcher=searcher, generator=declining)
     assert declined.refused and declined.refusal == "not_said" and not declined.sentences
+    assert not answer(question, searcher=searcher, generator=unsupported).refused  # a failed reply is quoted
 
 
 def test_an_unverifiable_llm_answer_to_an_open_question_the_paragraphs_never_speak_of_is_refused(searcher, monkeypatch):
@@ -531,6 +594,20 @@ def test_a_claim_already_in_the_paragraphs_words_gets_no_quote():
         quote("Al-Shabaab remained the main perpetrator, responsible for 199 civilian casualties.", [CASUALTIES]) == ""
     )
     assert quote("Nothing here matches at all.", [CASUALTIES]) == ""
+
+
+def test_a_quote_is_widened_by_the_cited_paragraphs_sentences_that_answer_in_reading_order():
+    casualties, shabelle, shabaab = (s.strip() for s in re.split(r"(?<=\.) ", CASUALTIES.text))
+    claim = "Al-Shabaab was responsible for 199 civilian casualties."
+    kept = Sentence(claim, (CASUALTIES,), True, quote(claim, [CASUALTIES]))
+    assert kept.quote == shabaab
+    widened = widen(kept, [shabelle, casualties])
+    assert widened.quote == f"{casualties} … {shabelle} … {shabaab}"  # reading order, not the order given
+    assert (widened.text, widened.citations) == (kept.text, kept.citations)
+    # what the sentence repeats is not quoted again; a sentence of another paragraph never is
+    repeated = Sentence(shabaab, (CASUALTIES,), True)
+    assert widen(repeated, [shabaab]) == repeated
+    assert widen(kept, ["Most incidents took place in Mogadishu."]).quote == shabaab
 
 
 def test_verified_sentences_carry_their_quote_and_render_it_after_the_citation():
