@@ -83,8 +83,8 @@ _NAME = re.compile(r"\b[A-Z][\w'’-]*[a-z][\w'’-]*|\b[A-Z]+-\d+\b")
 # Who writes or adopts the documents: named in questions ("according to the Secretary-General") but
 # not necessarily in the text (reports speak in the first person).
 _AUTHORS = frozenset({"secretary-general", "secretary", "general", "council", "security", "assembly"})
-# names that say whose work a question is about, not where: no figure needs to name them
-_OURS = frozenset({"united", "nations", "member", "states"})
+# a name the question says something is in or from: a place ("in Gaza"), not a group ("Al-Shabaab fighters")
+_LOCATED = re.compile(r"\b(?:in|from|across|within|throughout|inside)\s+(?:the\s+)?([A-Z][\w'’-]*[a-z][\w'’-]*)")
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -105,7 +105,7 @@ class Expectation:
     counted: frozenset[str] = frozenset()
     share: bool = False
     places: tuple[tuple[str, ...], ...] = ()  # each country the question names, as its spellings
-    named: tuple[str, ...] = ()  # the question's other names ("Gaza", "Al-Shabaab"), the United Nations' aside
+    named: tuple[str, ...] = ()  # other places the question names where something is ("in Gaza")
 
 
 def expected(question: str) -> Expectation | None:
@@ -117,7 +117,7 @@ def expected(question: str) -> Expectation | None:
     pattern, countries = _places()
     places = tuple(dict.fromkeys(countries[name] for name in pattern.findall(question)))
     spelled = {spelling for spellings in places for spelling in spellings}
-    named = tuple(n for n in names(question) if n not in spelled and n.lower() not in _OURS)
+    named = tuple(n for n in dict.fromkeys(_LOCATED.findall(question)) if n not in spelled)
     return replace(found, share=bool(_SHARE_Q.search(question)), places=places, named=named)
 
 

@@ -133,7 +133,7 @@ def test_a_figure_must_be_about_the_countries_asked_about():
 
 def test_another_places_figure_is_no_answer():
     gaza = expected("How many people in Gaza did United Nations humanitarian assistance reach in 2024?")
-    assert gaza is not None and gaza.named == ("Gaza",)  # the United Nations is whose work, not where
+    assert gaza is not None and gaza.named == ("Gaza",)  # where, not whose work (the United Nations)
     paragraph = (
         "In Ukraine, we coordinated assistance to 8.5 million people. In Yemen, assistance reached nearly 8 million "
         "people. In Gaza, 2.1 million people received food."
@@ -147,6 +147,11 @@ def test_another_places_figure_is_no_answer():
     # a figure stated without naming another place may be the place's own
     plain = "The United Nations reached 2 million people. Ukraine received other support."
     assert answers(gaza, Sentence("It reached 2 million people.", (Citation("A/80/1", "9", 1, "", plain),), True))
+    # a group the question names is no place: a paragraph may call it "the group" beside a country's name
+    group = expected("How many fighters does Al-Shabaab have?")
+    somalia = "In Somalia, the group retains between 7,000 and 12,000 fighters."
+    assert group is not None and group.named == () and group.places == ()
+    assert answers(group, Sentence("It has 7,000 to 12,000 fighters.", (Citation("S/2", "3", 1, "", somalia),), True))
     # Syria's figure answers a question on Syria, whatever other names the question gives
     syria = expected("How many ISIL fighters are held in Syria?")
     held = "About 9,000 ISIL fighters are held in the Syrian Arab Republic; 2,000 in Iraq."
