@@ -142,7 +142,7 @@ def answers(expectation: Expectation, sentence: Sentence, titles: Mapping[str, s
 
 def _elsewhere(expectation: Expectation, sentence: Sentence) -> bool:
     """Whether the figures of `sentence` are another place's: every sentence of its cited paragraphs that
-    states them names a country the question does not, and nothing the question names ("How many people
+    states them names a country the question does not, and no place the question names ("How many people
     in Gaza…" is not answered by "In Ukraine, we … assisted 8.5 million people")."""
     asked = [s for spellings in expectation.places for s in spellings] + [
         _APOSTROPHE.sub("'", name) for name in expectation.named
