@@ -261,12 +261,24 @@ class ScriptedLLM:
             yield self.reply[i : i + 7]
 
 
-@pytest.fixture
-def searcher(tmp_path: Path):
-    (tmp_path / "doc.txt").write_text(un_text("S/2099/1", PARAS))
+AGENCIES = (  # a paragraph's opening statement, made specific by the next sentence
+    "Some legislative updates have strengthened the role of specific agencies in countering the "
+    "financing of terrorism.",
+    "Member States singled out financial intelligence units and customs authorities.",
+)
+
+
+def _searcher_over(tmp_path: Path, symbol: str, paragraphs: list[str]):
+    """A searcher over one document of `paragraphs`, embedded by the fake embedder."""
+    (tmp_path / "doc.txt").write_text(un_text(symbol, paragraphs))
     settings = Settings(index=tmp_path / "index", corpus=tmp_path)
     ingest([tmp_path / "doc.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
     return open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+
+
+@pytest.fixture
+def searcher(tmp_path: Path):
+    return _searcher_over(tmp_path, "S/2099/1", PARAS)
 
 
 def test_llm_answer_is_verified_and_streamed_sentence_by_sentence(searcher):
@@ -334,10 +346,7 @@ def test_extractive_refuses_another_countrys_figure(tmp_path):
         "In Mali, service providers registered 157 cases of sexual violence committed by armed actors.",
         "In Burkina Faso, armed groups attacked health facilities and schools.",
     ]
-    (tmp_path / "doc.txt").write_text(un_text("S/2099/4", paragraphs))
-    settings = Settings(index=tmp_path / "index", corpus=tmp_path)
-    ingest([tmp_path / "doc.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
-    searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    searcher = _searcher_over(tmp_path, "S/2099/4", paragraphs)
     mali = answer("How many cases of sexual violence were registered in Mali?", searcher=searcher)
     assert not mali.refused and "157 cases" in mali.text and mali.citations[0].para == "1"
     asked = "How many cases of sexual violence were registered in Burkina Faso?"
@@ -350,33 +359,19 @@ def test_extractive_refuses_another_countrys_figure(tmp_path):
 
 
 def test_extractive_quotes_the_sentence_after_the_best_one(tmp_path):
-    lead = (
-        "Some legislative updates have strengthened the role of specific agencies in countering the "
-        "financing of terrorism."
-    )
-    detail = "Member States singled out financial intelligence units and customs authorities."
+    lead, detail = AGENCIES
     paragraphs = [f"{lead} {detail} Other measures were also taken.", "Prisons separate violent extremist prisoners."]
-    (tmp_path / "doc.txt").write_text(un_text("S/2099/3", paragraphs))
-    settings = Settings(index=tmp_path / "index", corpus=tmp_path)
-    ingest([tmp_path / "doc.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
-    searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    searcher = _searcher_over(tmp_path, "S/2099/3", paragraphs)
     result = answer("Which specific agencies had their role strengthened by legislative updates?", searcher=searcher)
     assert not result.refused and [c.para for c in result.citations] == ["1"]
     assert result.text == f"“{lead}” [S/2099/3 ¶1] “{detail}” [S/2099/3 ¶1]"
 
 
 def test_an_llm_answer_quotes_what_its_cited_paragraph_says_in_answer_once(tmp_path):
-    lead = (
-        "Some legislative updates have strengthened the role of specific agencies in countering the "
-        "financing of terrorism."
-    )
-    detail = "Member States singled out financial intelligence units and customs authorities."
+    lead, detail = AGENCIES
     other = "Other measures were also taken by prosecutors."
     paragraphs = [f"{lead} {detail} {other}", "Prisons separate violent extremist prisoners."]
-    (tmp_path / "doc.txt").write_text(un_text("S/2099/3", paragraphs))
-    settings = Settings(index=tmp_path / "index", corpus=tmp_path)
-    ingest([tmp_path / "doc.txt"], settings=settings, embedder=FakeEmbedder(), progress=False)
-    searcher = open_searcher(settings=settings, embedder=FakeEmbedder(), progress=False)
+    searcher = _searcher_over(tmp_path, "S/2099/3", paragraphs)
     llm = ScriptedLLM(
         "Legislative updates strengthened specific agencies against terrorist financing [1]. "
         "Prosecutors took other measures too [1]."
