@@ -27,6 +27,7 @@ _REFUSAL = re.compile(
     r"|cannot (?:be )?(?:found|answered))\b",
     re.I,
 )
+_QUOTE_GAP = " … "  # between the sentences of a quote that are not next to each other
 SHIPPED = Answering()  # the answering rules as shipped (rag/settings.py)
 
 
@@ -140,9 +141,6 @@ def widen(sentence: Sentence, answering: Sequence[str]) -> Sentence:
     added = {s for s in answering if s in pool and not _repeats(claim, _content(figures(s)))}
     kept = [s for s in dict.fromkeys(pool) if s in added or (sentence.quote and s in sentence.quote)]
     return replace(sentence, quote=_QUOTE_GAP.join(kept)) if kept else sentence
-
-
-_QUOTE_GAP = " … "
 
 
 def _sentences(citations: Sequence[Citation]) -> list[str]:
